@@ -17,11 +17,10 @@ export const MAC_ZERO: MacAddr = 0;
 
 /** Reads a MAC address from 6 bytes at `offset`. */
 export function readMac(buf: Uint8Array, offset: number): MacAddr {
-  return (
-    ((buf[offset]! * 0x100 + buf[offset + 1]!) * TWO_32 +
-      ((buf[offset + 2]! << 24) | (buf[offset + 3]! << 16) | (buf[offset + 4]! << 8) | buf[offset + 5]!)) >>>
-    0
-  );
+  const hi = buf[offset]! * 0x100 + buf[offset + 1]!;
+  const lo =
+    ((buf[offset + 2]! << 24) | (buf[offset + 3]! << 16) | (buf[offset + 4]! << 8) | buf[offset + 5]!) >>> 0;
+  return hi * TWO_32 + lo;
 }
 
 /** Writes a MAC address as 6 bytes at `offset`. */
