@@ -1,0 +1,118 @@
+/**
+ * The stack: one object that owns interfaces, protocol state, sockets and timers. It never touches
+ * Node APIs, the wall clock, `setTimeout` or `Math.random`: time, timers and randomness come from
+ * the `Environment` it is given, frames come in through `NetworkInterface.receive` and leave through
+ * each interface's `LinkEndpoint`.
+ *
+ * Every entry into the stack (a received batch, a timer, an API call) goes through `run`, which
+ * hands the frames queued during the entry to each link as one batch when the outermost entry ends.
+ */
+import type { Counters as CountersType } from './counters.ts';
+import { Counters } from './counters.ts';
+import { EthernetLayer } from './device/ethernet-layer.ts';
+import { NetworkInterface } from './device/interface.ts';
+import type { LinkEndpoint } from './device/link.ts';
+import { PacketSockets } from './device/packet-socket.ts';
+import type { Environment } from './environment.ts';
+import type { Instant } from './time.ts';
+import { Timer, type TimerCallback } from './timers.ts';
+
+export interface StackOptions {
+  /** A name for logs and reports. */
+  name?: string;
+}
+
+export class Stack {
+  readonly name: string;
+  readonly env: Environment;
+  readonly counters: CountersType = new Counters();
+  readonly packetSockets: PacketSockets;
+  private readonly ethernet: EthernetLayer;
+  private readonly interfaces: NetworkInterface[] = [];
+  private depth = 0;
+
+  constructor(env: Environment, options: StackOptions = {}) {
+    this.env = env;
+    this.name = options.name ?? 'stack';
+    this.packetSockets = new PacketSockets(this);
+    this.ethernet = new EthernetLayer(this);
+  }
+
+  /** The current instant on the environment's clock. */
+  now(): Instant {
+    return this.env.clock.now();
+  }
+
+  /** Adds an interface on `link`; frames received on it are passed to `receive` by the binding. */
+  addInterface(name: string, link: LinkEndpoint): NetworkInterface {
+    if (this.interfaces.some((i) => i.name === name)) {
+      throw Object.assign(new Error(`interface ${name} already exists`), { code: 'EEXIST' });
+    }
+    const iface = new NetworkInterface(
+      this.interfaces.length + 1,
+      name,
+      link,
+      (i, frames) => this.run(() => this.receiveBatch(i, frames)),
+      () => this.now(),
+    );
+    this.interfaces.push(iface);
+    return iface;
+  }
+
+  /** The interface with this name or index, if any. */
+  getInterface(nameOrIndex: string | number): NetworkInterface | undefined {
+    return typeof nameOrIndex === 'number'
+      ? this.interfaces[nameOrIndex - 1]
+      : this.interfaces.find((i) => i.name === nameOrIndex);
+  }
+
+  /** Every interface, in the order they were added. */
+  listInterfaces(): readonly NetworkInterface[] {
+    return this.interfaces;
+  }
+
+  /** A timer whose callback runs as an entry into this stack. */
+  createTimer(callback: TimerCallback): Timer {
+    return new Timer((now) => this.run(() => callback(now)));
+  }
+
+  /** Schedules `timer` at `deadline` on the environment's timer queue. */
+  schedule(timer: Timer, deadline: Instant): void {
+    this.env.timers.schedule(timer, deadline);
+  }
+
+  cancel(timer: Timer): void {
+    this.env.timers.cancel(timer);
+  }
+
+  /** Runs the timers that are due now; returns how many ran. */
+  poll(): number {
+    return this.env.timers.runDue(this.now());
+  }
+
+  /** When the stack next needs `poll` (Infinity when nothing is pending). */
+  nextDeadline(): Instant {
+    return this.env.timers.nextDeadline();
+  }
+
+  /**
+   * Runs `body` as an entry into the stack: frames it sends are handed to the links when the
+   * outermost entry returns.
+   */
+  run<T>(body: () => T): T {
+    this.depth++;
+    try {
+      return body();
+    } finally {
+      if (--this.depth === 0) for (const i of this.interfaces) i.flush();
+    }
+  }
+
+  private receiveBatch(iface: NetworkInterface, frames: readonly Uint8Array[]): void {
+    if (iface.link.kind === 'ethernet') {
+      for (const frame of frames) this.ethernet.receive(iface, frame);
+    } else {
+      this.counters.add('link.rx.drop.unsupported-link', frames.length);
+    }
+  }
+}
