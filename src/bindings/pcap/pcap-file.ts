@@ -3,14 +3,7 @@
  * a capture is complete when `close()` returns.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
-import {
-  type CapturedPacket,
-  pcapHeader,
-  pcapngInterface,
-  pcapngPacket,
-  pcapngSectionHeader,
-  pcapRecord,
-} from './pcap-format.ts';
+import { type CapturedPacket, type CaptureFormat, captureFileHeader, captureRecord } from './pcap-format.ts';
 
 export interface CaptureWriter {
   write(packet: CapturedPacket): void;
@@ -19,7 +12,7 @@ export interface CaptureWriter {
 
 export interface PcapFileOptions {
   /** 'pcap' (default) or 'pcapng'; a path ending in .pcapng selects pcapng. */
-  format?: 'pcap' | 'pcapng';
+  format?: CaptureFormat;
   /** pcapng interface names; their index is `CapturedPacket.interfaceId`. Classic pcap has one. */
   interfaces?: Array<{ linkType: number; name?: string }>;
   linkType?: number;
@@ -43,17 +36,12 @@ export function openCaptureFile(path: string, options: PcapFileOptions = {}): Ca
     pendingBytes = 0;
   };
   const interfaces = options.interfaces ?? [{ linkType: options.linkType ?? 1 }];
-  if (format === 'pcapng') {
-    push(pcapngSectionHeader());
-    for (const i of interfaces) push(pcapngInterface(i.linkType, i.name));
-  } else {
-    push(pcapHeader(interfaces[0]!.linkType));
-  }
+  for (const block of captureFileHeader(format, interfaces)) push(block);
   let closed = false;
   return {
     write(packet) {
       if (closed) return;
-      push(format === 'pcapng' ? pcapngPacket(packet) : pcapRecord(packet));
+      push(captureRecord(format, packet));
     },
     close() {
       if (closed) return;

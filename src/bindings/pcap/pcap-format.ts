@@ -253,3 +253,19 @@ function readTsResolution(bytes: Uint8Array, v: DataView, start: number, end: nu
   }
   return 1e6;
 }
+
+export type CaptureFormat = 'pcap' | 'pcapng';
+
+/** The blocks that open a capture file: the pcap global header, or a pcapng SHB and one IDB per interface. */
+export function captureFileHeader(
+  format: CaptureFormat,
+  interfaces: ReadonlyArray<{ linkType: number; name?: string }>,
+): Uint8Array[] {
+  if (format === 'pcap') return [pcapHeader(interfaces[0]?.linkType ?? LINKTYPE_ETHERNET)];
+  return [pcapngSectionHeader(), ...interfaces.map((i) => pcapngInterface(i.linkType, i.name))];
+}
+
+/** One packet record in the given format. */
+export function captureRecord(format: CaptureFormat, packet: CapturedPacket): Uint8Array {
+  return format === 'pcapng' ? pcapngPacket(packet) : pcapRecord(packet);
+}
