@@ -47,10 +47,15 @@ export function pcapRecord(packet: CapturedPacket): Uint8Array {
   return out;
 }
 
+/** Whole seconds and nanoseconds of a millisecond timestamp (nanoseconds since 1970 exceed 2^53). */
 function splitTimestamp(ms: number): { seconds: number; nanos: number } {
-  const totalNanos = Math.round(ms * 1e6);
-  const seconds = Math.floor(totalNanos / 1e9);
-  return { seconds, nanos: totalNanos - seconds * 1e9 };
+  let seconds = Math.floor(ms / 1000);
+  let nanos = Math.round((ms - seconds * 1000) * 1e6);
+  if (nanos >= 1e9) {
+    seconds++;
+    nanos -= 1e9;
+  }
+  return { seconds, nanos };
 }
 
 // ---- pcapng (draft-ietf-opsawg-pcapng) ----
@@ -124,7 +129,8 @@ export function pcapngPacket(packet: CapturedPacket): Uint8Array {
   const len = packet.data.length;
   const body = new Uint8Array(20 + pad4(len) + 4);
   const v = new DataView(body.buffer);
-  const ns = BigInt(Math.round(packet.timestamp * 1e6));
+  const { seconds, nanos } = splitTimestamp(packet.timestamp);
+  const ns = BigInt(seconds) * 1_000_000_000n + BigInt(nanos);
   v.setUint32(0, packet.interfaceId ?? 0, true);
   v.setUint32(4, Number(ns >> 32n), true);
   v.setUint32(8, Number(ns & 0xffffffffn), true);
