@@ -7,8 +7,14 @@ import {
   type MacAddr,
 } from '../../src/wire/address.ts';
 import { ARP_REQUEST, type ArpRepr, emitArp } from '../../src/wire/arp.ts';
-import { ETHERTYPE_ARP, ETHERTYPE_IPV4, emitEthernet, type VlanTag } from '../../src/wire/ethernet.ts';
-import { emitIpv4, type Ipv4EmitParams } from '../../src/wire/ipv4.ts';
+import {
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  emitEthernet,
+  parseEthernet,
+  type VlanTag,
+} from '../../src/wire/ethernet.ts';
+import { emitIpv4, type Ipv4EmitParams, Ipv4View } from '../../src/wire/ipv4.ts';
 import { MAX_HEADROOM, PacketBuffer } from '../../src/wire/packet-buffer.ts';
 
 /** Locally administered unicast MACs used when a test does not care. */
@@ -59,4 +65,22 @@ export function arpFrame(repr: ArpRepr, opts: { dst?: MacAddr; vlan?: VlanTag } 
     ...(opts.vlan ? { vlan: opts.vlan } : {}),
   });
   return pb.bytes();
+}
+
+/** The IPv4 packets (bounded by their total length) of the untagged IPv4 frames of a capture. */
+export function ipv4PacketsOf(frames: Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const frame of frames) {
+    const eth = parseEthernet(frame);
+    if (
+      !eth.ok ||
+      eth.value.ethertype !== ETHERTYPE_IPV4 ||
+      Ipv4View.check(eth.value.payload) !== undefined
+    ) {
+      continue;
+    }
+    const ip = new Ipv4View(eth.value.payload);
+    out.push(ip.bytes.subarray(0, ip.totalLength));
+  }
+  return out;
 }
