@@ -129,7 +129,8 @@ export type NdpOptionProblem = 'bad-length' | 'bad-prefix-length' | 'bad-domain-
 
 /** An ND option. Lifetimes are in seconds; `prefix`es are 16 octets, zero beyond the prefix. */
 export type NdpOption =
-  | { kind: 'source-lladdr' | 'target-lladdr'; mac: MacAddr }
+  | { kind: 'source-lladdr'; mac: MacAddr }
+  | { kind: 'target-lladdr'; mac: MacAddr }
   | {
       kind: 'prefix-info';
       prefixLength: number;
