@@ -1,0 +1,389 @@
+/**
+ * Interop: the stack on real Linux TAP and TUN devices, against the kernel in a network namespace.
+ * Needs Linux, root, /dev/net/tun, iproute2, iputils ping and the native addon; without them the
+ * namespace tests are skipped with a loud warning (CI runs as root, so there they run).
+ *
+ * Each device is created by this process in the root namespace and moved into the test namespace
+ * (`ip link set DEV netns NS`): the descriptor keeps working after the move.
+ */
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { after, before, describe, test } from 'node:test';
+import { NodeEnvironment } from '../../src/bindings/node/node-environment.ts';
+import {
+  type AttachedDevice,
+  attachTap,
+  attachTun,
+  randomMac,
+  TapDevice,
+  TunDevice,
+} from '../../src/bindings/node/tap.ts';
+import { loadTapNative } from '../../src/bindings/node/tap-native.ts';
+import { SeededRng } from '../../src/core/rng.ts';
+import { Stack } from '../../src/core/stack.ts';
+import { macIsMulticast, macToString, parseIpv4, parseMac } from '../../src/wire/address.ts';
+import { ARP_REQUEST, parseArp } from '../../src/wire/arp.ts';
+import { emitEthernet } from '../../src/wire/ethernet.ts';
+import { emitIpv4, parseIpv4Packet } from '../../src/wire/ipv4.ts';
+import { PacketBuffer } from '../../src/wire/packet-buffer.ts';
+import { emitUdp } from '../../src/wire/udp.ts';
+import { NetnsHarness, netnsUnavailableReason, waitFor } from '../helpers/netns.ts';
+
+const ETHERTYPE_ARP = 0x0806;
+const ETHERTYPE_IPV4 = 0x0800;
+/** IEEE 802 local experimental EtherType: the kernel counts such frames and then ignores them. */
+const ETHERTYPE_EXPERIMENTAL = 0x88b5;
+const IPPROTO_ICMP = 1;
+const IPPROTO_UDP = 17;
+
+const KERNEL_IP = ip('10.201.0.1');
+const STACK_IP = ip('10.201.0.2');
+const TUN_KERNEL_IP = ip('10.202.0.1');
+const TUN_STACK_IP = ip('10.202.0.2');
+
+function ip(text: string): number {
+  const addr = parseIpv4(text);
+  if (addr === undefined) throw new Error(`bad address ${text}`);
+  return addr;
+}
+
+/** Runs a command in the test process's own (root) namespace. */
+function runRoot(command: string, args: string[]): Promise<void> {
+  return new Promise((resolve, reject) =>
+    execFile(command, args, (e, _out, stderr) =>
+      e ? reject(new Error(`${command}: ${stderr}`)) : resolve(),
+    ),
+  );
+}
+
+function skipReason(): string | undefined {
+  const netns = netnsUnavailableReason();
+  if (netns !== undefined) return netns;
+  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing';
+  try {
+    loadTapNative();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
+}
+
+const SKIP = skipReason();
+if (SKIP !== undefined) {
+  console.warn(`\n!!! SKIPPING the TAP/TUN interop tests: ${SKIP} !!!\n`);
+}
+
+/** A node one-liner that prints each UDP datagram it gets on addr:port, after printing "ready". */
+function udpReceiverScript(addr: string, port: number): string {
+  return `const s = require('node:dgram').createSocket('udp4');
+s.on('message', (m, r) => console.log('got ' + m.toString() + ' from ' + r.address + ':' + r.port));
+s.bind(${port}, '${addr}', () => console.log('ready'));`;
+}
+
+/** A node one-liner that sends `count` small UDP datagrams to addr:port as fast as it can. */
+function udpFloodScript(addr: string, port: number, count: number): string {
+  return `const s = require('node:dgram').createSocket('udp4');
+const payload = Buffer.alloc(18);
+let done = 0, errors = 0;
+for (let i = 0; i < ${count}; i++) s.send(payload, ${port}, '${addr}', (e) => {
+  if (e) errors++;
+  if (++done === ${count}) { console.log('sent ' + (done - errors) + ' errors ' + errors); s.close(); }
+});`;
+}
+
+/** The JSON of `ip -s -j link show dev DEV` in `ns`. */
+async function linkStats(
+  netns: NetnsHarness,
+  ns: string,
+  dev: string,
+): Promise<{ address: string; rx: { packets: number }; tx: { packets: number; dropped: number } }> {
+  const { stdout } = await netns.exec(ns, 'ip', ['-s', '-j', 'link', 'show', 'dev', dev]);
+  const [link] = JSON.parse(stdout) as {
+    address: string;
+    stats64: { rx: { packets: number }; tx: { packets: number; dropped: number } };
+  }[];
+  assert.ok(link !== undefined, `no link ${dev} in ${ns}`);
+  return { address: link.address, rx: link.stats64.rx, tx: link.stats64.tx };
+}
+
+/** An Ethernet + IPv4 + UDP frame (or a bare IPv4 packet when `eth` is absent). */
+function udpPacket(
+  src: number,
+  dst: number,
+  dstPort: number,
+  payload: Uint8Array,
+  eth?: { src: number; dst: number },
+): Uint8Array {
+  const pb = PacketBuffer.from(payload, 14 + 20 + 8);
+  emitUdp(pb, 40000, dstPort, { kind: 'v4', src, dst });
+  emitIpv4(pb, { src, dst, protocol: IPPROTO_UDP, ttl: 64 });
+  if (eth !== undefined) emitEthernet(pb, { ...eth, ethertype: ETHERTYPE_IPV4 });
+  return pb.bytes();
+}
+
+describe('randomMac', () => {
+  test('gives locally administered unicast addresses', () => {
+    const rng = new SeededRng(7);
+    for (let i = 0; i < 100; i++) {
+      const mac = randomMac(rng);
+      assert.equal(macIsMulticast(mac), false, macToString(mac));
+      assert.equal(Math.floor(mac / 2 ** 40) & 0x02, 0x02, macToString(mac));
+    }
+  });
+});
+
+describe('TAP and TUN devices against the Linux kernel', { skip: SKIP }, () => {
+  let netns: NetnsHarness;
+  let ns: string;
+  let env: NodeEnvironment;
+  let stack: Stack;
+  let tap: AttachedDevice<TapDevice>;
+  let kernelMac: number;
+
+  before(async () => {
+    netns = new NetnsHarness();
+    ns = await netns.createNamespace();
+    // No IPv6 chatter (router solicitations, MLD, DAD) on the devices: the counts below stay exact.
+    await netns.exec(ns, 'sysctl', [
+      '-qw',
+      'net.ipv6.conf.all.disable_ipv6=1',
+      'net.ipv6.conf.default.disable_ipv6=1',
+    ]);
+    env = new NodeEnvironment({ ref: false });
+    stack = new Stack(env, { name: 'tap-interop' });
+    tap = attachTap(stack, { name: netns.uniqueName('t'), mtu: 1500 });
+    const dev = tap.device.name;
+    await runRoot('ip', ['link', 'set', dev, 'netns', ns]);
+    await netns.exec(ns, 'ip', ['addr', 'add', '10.201.0.1/24', 'dev', dev]);
+    await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
+    const mac = parseMac((await linkStats(netns, ns, dev)).address);
+    assert.ok(mac !== undefined);
+    kernelMac = mac;
+  });
+
+  after(async () => {
+    // Close the devices before their namespace goes, so no read error is reported.
+    tap?.close();
+    env?.close();
+    await netns?.cleanup();
+  });
+
+  /** Runs a command in the test process's own (root) namespace. */
+  async function runRoot(command: string, args: string[]): Promise<void> {
+    const { execFile } = await import('node:child_process');
+    await new Promise<void>((resolve, reject) =>
+      execFile(command, args, (e, _out, stderr) =>
+        e ? reject(new Error(`${command}: ${stderr}`)) : resolve(),
+      ),
+    );
+  }
+
+  test('open errors carry a code: a second open of an attached name is EBUSY', () => {
+    const name = netns.uniqueName('b');
+    const first = TapDevice.open({ name, ref: false });
+    try {
+      assert.throws(() => TapDevice.open({ name }), { code: 'EBUSY' });
+      assert.throws(() => TapDevice.open({ name: 'x'.repeat(16) }), { code: 'EINVAL' });
+    } finally {
+      first.close();
+    }
+    first.transmit([new Uint8Array(60)]);
+    assert.equal(first.stats.txDrops, 1, 'a frame sent after close is a drop, not a throw');
+  });
+
+  test('kernel to stack: ping makes the kernel ask for our address with ARP', async () => {
+    const asked: number[] = [];
+    const sock = stack.packetSockets.open({
+      iface: tap.iface,
+      ethertype: ETHERTYPE_ARP,
+      onFrame: (frame) => {
+        const arp = parseArp(frame.subarray(14));
+        if (arp.ok && arp.value.operation === ARP_REQUEST && arp.value.senderIp === KERNEL_IP) {
+          asked.push(arp.value.targetIp);
+        }
+      },
+    });
+    const ping = netns.spawn(ns, 'ping', ['-c', '3', '-W', '1', '10.201.0.2']);
+    try {
+      await waitFor(() => asked.includes(STACK_IP), { what: 'an ARP request for 10.201.0.2' });
+    } finally {
+      ping.kill();
+      sock.close();
+    }
+    assert.ok(tap.device.stats.rxFrames >= 1);
+  });
+
+  test('stack to kernel: a UDP datagram from a packet socket reaches a kernel socket', async () => {
+    const dev = tap.device.name;
+    await netns.exec(ns, 'ip', [
+      'neigh',
+      'replace',
+      '10.201.0.2',
+      'lladdr',
+      macToString(tap.device.mac),
+      'dev',
+      dev,
+    ]);
+    const receiver = netns.spawn(ns, process.execPath, ['-e', udpReceiverScript('10.201.0.1', 5001)]);
+    await waitFor(() => receiver.stdout.includes('ready'), { what: 'the UDP receiver' });
+    const sock = stack.packetSockets.open({ iface: tap.iface, onFrame: () => undefined });
+    const payload = new TextEncoder().encode('hello from netstack-ts');
+    sock.send(
+      tap.iface,
+      udpPacket(STACK_IP, KERNEL_IP, 5001, payload, { src: tap.device.mac, dst: kernelMac }),
+    );
+    sock.close();
+    await waitFor(() => receiver.stdout.includes('got hello from netstack-ts from 10.201.0.2:40000'), {
+      what: `the kernel to receive the datagram (receiver said ${JSON.stringify(receiver.stdout)})`,
+    });
+    receiver.kill();
+  });
+
+  test('a burst of 10,000 frames to the kernel arrives in full', async () => {
+    const dev = tap.device.name;
+    const total = 10_000;
+    const batch = 250;
+    const frame = new Uint8Array(60);
+    const pb = PacketBuffer.from(new Uint8Array(46), 14);
+    emitEthernet(pb, { dst: kernelMac, src: tap.device.mac, ethertype: ETHERTYPE_EXPERIMENTAL });
+    frame.set(pb.bytes());
+    const sock = stack.packetSockets.open({ iface: tap.iface, onFrame: () => undefined });
+    const before = (await linkStats(netns, ns, dev)).rx.packets;
+    const statsBefore = { ...tap.device.stats };
+    const start = performance.now();
+    for (let sent = 0; sent < total; sent += batch) {
+      // One entry into the stack: its frames reach the device as one batch, one native call.
+      stack.run(() => {
+        for (let i = 0; i < batch; i++) sock.send(tap.iface, frame);
+      });
+    }
+    const seconds = (performance.now() - start) / 1000;
+    sock.close();
+    const txFrames = tap.device.stats.txFrames - statsBefore.txFrames;
+    const txDrops = tap.device.stats.txDrops - statsBefore.txDrops;
+    assert.equal(txFrames + txDrops, total);
+    const rise = await waitFor(
+      async () => {
+        const r = (await linkStats(netns, ns, dev)).rx.packets - before;
+        return r >= txFrames ? r : undefined;
+      },
+      { what: 'the kernel rx counter to rise' },
+    );
+    console.log(
+      `tap tx: ${txFrames} frames in ${(seconds * 1000).toFixed(1)} ms = ${Math.round(txFrames / seconds)} frames/s; ` +
+        `${txDrops} dropped (queue full); kernel rx counter +${rise}`,
+    );
+    assert.equal(rise, txFrames, 'the kernel counted exactly the frames the device wrote');
+    assert.ok(txFrames >= total * 0.99, `only ${txFrames} of ${total} frames were written`);
+  });
+
+  test('a flood from the kernel: every frame the kernel sends reaches the stack', async () => {
+    const dev = tap.device.name;
+    const total = 20_000;
+    let udp = 0;
+    let first = 0;
+    let last = 0;
+    const sock = stack.packetSockets.open({
+      iface: tap.iface,
+      ethertype: ETHERTYPE_IPV4,
+      onFrame: (frame) => {
+        // IPv4 protocol UDP, destination port 9 (discard).
+        if (frame[14 + 9] !== IPPROTO_UDP || frame[14 + 20 + 2] !== 0 || frame[14 + 20 + 3] !== 9) return;
+        if (udp++ === 0) first = performance.now();
+        last = performance.now();
+      },
+    });
+    await netns.exec(ns, 'ip', [
+      'neigh',
+      'replace',
+      '10.201.0.2',
+      'lladdr',
+      macToString(tap.device.mac),
+      'dev',
+      dev,
+    ]);
+    const kernelBefore = await linkStats(netns, ns, dev);
+    const rxBefore = { ...tap.device.stats };
+    const sender = netns.spawn(ns, process.execPath, ['-e', udpFloodScript('10.201.0.2', 9, total)]);
+    try {
+      const exit = await sender.exited;
+      assert.equal(exit, 0, `sender failed: ${sender.stderr}`);
+      // The kernel counts a TAP's tx when the frame is read, so its tx counter and our rx counter meet.
+      const [kernelTx, kernelDropped] = await waitFor(
+        async () => {
+          const k = await linkStats(netns, ns, dev);
+          const tx = k.tx.packets - kernelBefore.tx.packets;
+          return tx === tap.device.stats.rxFrames - rxBefore.rxFrames
+            ? [tx, k.tx.dropped - kernelBefore.tx.dropped]
+            : undefined;
+        },
+        { what: 'the stack to receive every frame the kernel sent' },
+      );
+      const frames = tap.device.stats.rxFrames - rxBefore.rxFrames;
+      const batches = tap.device.stats.rxBatches - rxBefore.rxBatches;
+      const seconds = (last - first) / 1000;
+      console.log(
+        `tap rx: ${udp} UDP frames of ${total} sent (${sender.stdout.trim()}); kernel tx +${kernelTx}, ` +
+          `dropped at the device +${kernelDropped}; ${frames} frames in ${batches} batches ` +
+          `(mean ${(frames / batches).toFixed(1)}); ${Math.round(udp / seconds)} frames/s over ${(seconds * 1000).toFixed(1)} ms`,
+      );
+      assert.ok(udp <= frames);
+      assert.ok(udp >= total / 2, `only ${udp} of ${total} datagrams arrived`);
+    } finally {
+      sock.close();
+    }
+  });
+
+  test('TUN: an IP packet each way', async () => {
+    const tun = attachTun(stack, { name: netns.uniqueName('u') });
+    const receiver = netns.spawn(ns, process.execPath, ['-e', udpReceiverScript('10.202.0.1', 5002)]);
+    try {
+      const dev = tun.device.name;
+      assert.equal(tun.iface.link.kind, 'ip');
+      await runRoot('ip', ['link', 'set', dev, 'netns', ns]);
+      await netns.exec(ns, 'ip', ['addr', 'add', '10.202.0.1', 'peer', '10.202.0.2', 'dev', dev]);
+      await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
+      // Kernel to stack: an echo request to the peer address comes out of the TUN as a bare IPv4 packet.
+      const seen: { src: number; dst: number; protocol: number }[] = [];
+      tun.iface.addObserver((direction, packet) => {
+        const p = parseIpv4Packet(packet);
+        if (direction === 'rx' && p.ok) seen.push(p.value);
+      });
+      const ping = netns.spawn(ns, 'ping', ['-c', '3', '-W', '1', '10.202.0.2']);
+      try {
+        await waitFor(
+          () =>
+            seen.find(
+              (p) => p.protocol === IPPROTO_ICMP && p.src === TUN_KERNEL_IP && p.dst === TUN_STACK_IP,
+            ),
+          { what: 'the echo request on the TUN device' },
+        );
+      } finally {
+        ping.kill();
+      }
+      // Stack to kernel: a bare IPv4 UDP packet from the interface reaches a kernel socket.
+      await waitFor(() => receiver.stdout.includes('ready'), { what: 'the UDP receiver' });
+      const payload = new TextEncoder().encode('hello through tun');
+      stack.run(() => tun.iface.enqueue(udpPacket(TUN_STACK_IP, TUN_KERNEL_IP, 5002, payload)));
+      await waitFor(() => receiver.stdout.includes('got hello through tun from 10.202.0.2:40000'), {
+        what: `the kernel to receive the datagram (receiver said ${JSON.stringify(receiver.stdout)})`,
+      });
+      assert.equal(tun.device.stats.txFrames, 1);
+    } finally {
+      receiver.kill();
+      tun.close();
+    }
+  });
+
+  test('TunDevice opens in the root namespace with a kernel-chosen name', () => {
+    const tun = TunDevice.open({ ref: false });
+    try {
+      assert.match(tun.name, /^tun\d+$/);
+      assert.equal(tun.kind, 'ip');
+    } finally {
+      tun.close();
+    }
+  });
+});
