@@ -1,4 +1,5 @@
 /** Builds whole Ethernet frames carrying IPv6 from the wire builders, for tests and tshark dissection. */
+import assert from 'node:assert/strict';
 import { ipv6IsMulticast, ipv6MulticastMac, type MacAddr } from '../../src/wire/address.ts';
 import { ETHERTYPE_IPV6, emitEthernet, parseEthernet } from '../../src/wire/ethernet.ts';
 import { IP_PROTOCOL_ICMPV6 } from '../../src/wire/icmpv6.ts';
@@ -84,4 +85,13 @@ export function icmpv6MessagesOf(frames: Uint8Array[]): Icmpv6Sample[] {
     out.push({ ip, chain: chain.value, message: chain.value.payload });
   }
   return out;
+}
+
+/**
+ * Deep equality of parsed forms by their JSON, byte arrays shown as arrays: fast-check builds
+ * null-prototype records that `deepStrictEqual` would tell apart from parsed objects.
+ */
+export function assertSameRepr(actual: unknown, expected: unknown): void {
+  const replacer = (_key: string, value: unknown) => (value instanceof Uint8Array ? [...value] : value);
+  assert.equal(JSON.stringify(actual, replacer), JSON.stringify(expected, replacer));
 }
