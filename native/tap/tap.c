@@ -485,6 +485,24 @@ static napi_value Ref(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/*
+ * setReading(handle, on): starts or stops polling for readability. While stopped, frames wait in the
+ * device's queue (txqueuelen frames; the kernel drops beyond that) and the handle keeps nothing alive.
+ */
+static napi_value SetReading(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool on;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  Device *d = get_device(env, argv[0]);
+  if (d == NULL) return NULL;
+  CHECK(napi_get_value_bool(env, argv[1], &on));
+  if (d->closed) return throw_code(env, "EBADF", "tap device is closed");
+  int rc = on ? uv_poll_start(&d->poll, UV_READABLE, on_poll) : uv_poll_stop(&d->poll);
+  if (rc < 0) return throw_errno(env, -rc, "uv_poll");
+  return NULL;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"open", NULL, Open, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -495,6 +513,7 @@ static napi_value Init(napi_env env, napi_value exports) {
       {"write", NULL, Write, NULL, NULL, NULL, napi_enumerable, NULL},
       {"close", NULL, Close, NULL, NULL, NULL, napi_enumerable, NULL},
       {"ref", NULL, Ref, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"setReading", NULL, SetReading, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   CHECK(napi_define_properties(env, exports, sizeof props / sizeof props[0], props));
   return exports;

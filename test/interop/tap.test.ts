@@ -170,16 +170,6 @@ describe('TAP and TUN devices against the Linux kernel', { skip: SKIP }, () => {
     await netns?.cleanup();
   });
 
-  /** Runs a command in the test process's own (root) namespace. */
-  async function runRoot(command: string, args: string[]): Promise<void> {
-    const { execFile } = await import('node:child_process');
-    await new Promise<void>((resolve, reject) =>
-      execFile(command, args, (e, _out, stderr) =>
-        e ? reject(new Error(`${command}: ${stderr}`)) : resolve(),
-      ),
-    );
-  }
-
   test('open errors carry a code: a second open of an attached name is EBUSY', () => {
     const name = netns.uniqueName('b');
     const first = TapDevice.open({ name, ref: false });
@@ -279,9 +269,14 @@ describe('TAP and TUN devices against the Linux kernel', { skip: SKIP }, () => {
     assert.ok(txFrames >= total * 0.99, `only ${txFrames} of ${total} frames were written`);
   });
 
-  test('a flood from the kernel: every frame the kernel sends reaches the stack', async () => {
+  /**
+   * Has the kernel send `total` UDP datagrams to the stack's MAC (a static neighbor) from one sender
+   * in the namespace, the device paused while they are sent when `paused`; returns once the stack has
+   * read every frame the kernel queued for it (the kernel counts a TAP's tx when the frame is read,
+   * so its tx counter and the device's rx counter meet), with the time the stack spent receiving.
+   */
+  async function floodFromKernel(total: number, paused: boolean) {
     const dev = tap.device.name;
-    const total = 20_000;
     let udp = 0;
     let first = 0;
     let last = 0;
@@ -295,45 +290,74 @@ describe('TAP and TUN devices against the Linux kernel', { skip: SKIP }, () => {
         last = performance.now();
       },
     });
-    await netns.exec(ns, 'ip', [
-      'neigh',
-      'replace',
-      '10.201.0.2',
-      'lladdr',
-      macToString(tap.device.mac),
-      'dev',
-      dev,
-    ]);
+    const mac = macToString(tap.device.mac);
+    await netns.exec(ns, 'ip', ['neigh', 'replace', '10.201.0.2', 'lladdr', mac, 'dev', dev]);
     const kernelBefore = await linkStats(netns, ns, dev);
     const rxBefore = { ...tap.device.stats };
-    const sender = netns.spawn(ns, process.execPath, ['-e', udpFloodScript('10.201.0.2', 9, total)]);
+    if (paused) tap.device.pause();
     try {
-      const exit = await sender.exited;
-      assert.equal(exit, 0, `sender failed: ${sender.stderr}`);
-      // The kernel counts a TAP's tx when the frame is read, so its tx counter and our rx counter meet.
+      const sender = netns.spawn(ns, process.execPath, ['-e', udpFloodScript('10.201.0.2', 9, total)]);
+      assert.equal(await sender.exited, 0, `sender failed: ${sender.stderr}`);
+      const resumed = performance.now();
+      if (paused) tap.device.resume();
       const [kernelTx, kernelDropped] = await waitFor(
         async () => {
           const k = await linkStats(netns, ns, dev);
           const tx = k.tx.packets - kernelBefore.tx.packets;
-          return tx === tap.device.stats.rxFrames - rxBefore.rxFrames
-            ? [tx, k.tx.dropped - kernelBefore.tx.dropped]
+          const dropped = k.tx.dropped - kernelBefore.tx.dropped;
+          return tx === tap.device.stats.rxFrames - rxBefore.rxFrames && tx + dropped >= total
+            ? [tx, dropped]
             : undefined;
         },
-        { what: 'the stack to receive every frame the kernel sent' },
+        { what: 'the stack to read every frame the kernel queued' },
       );
       const frames = tap.device.stats.rxFrames - rxBefore.rxFrames;
       const batches = tap.device.stats.rxBatches - rxBefore.rxBatches;
-      const seconds = (last - first) / 1000;
-      console.log(
-        `tap rx: ${udp} UDP frames of ${total} sent (${sender.stdout.trim()}); kernel tx +${kernelTx}, ` +
-          `dropped at the device +${kernelDropped}; ${frames} frames in ${batches} batches ` +
-          `(mean ${(frames / batches).toFixed(1)}); ${Math.round(udp / seconds)} frames/s over ${(seconds * 1000).toFixed(1)} ms`,
-      );
-      assert.ok(udp <= frames);
-      assert.ok(udp >= total / 2, `only ${udp} of ${total} datagrams arrived`);
+      return {
+        udp,
+        frames,
+        batches,
+        kernelTx,
+        kernelDropped,
+        ms: last - (paused ? resumed : first),
+        sent: sender.stdout.trim(),
+      };
     } finally {
+      tap.device.resume();
       sock.close();
     }
+  }
+
+  test('a flood from the kernel: every frame the kernel sends reaches the stack', async () => {
+    const total = 20_000;
+    const r = await floodFromKernel(total, false);
+    console.log(
+      `tap rx (live, paced by one Node sender: ${r.sent}): ${r.udp} of ${total} datagrams, kernel tx +${r.kernelTx}, ` +
+        `dropped at the device +${r.kernelDropped}; ${r.frames} frames in ${r.batches} batches ` +
+        `(mean ${(r.frames / r.batches).toFixed(1)}); ${Math.round(r.udp / (r.ms / 1000))} frames/s over ${r.ms.toFixed(1)} ms`,
+    );
+    assert.equal(r.udp, r.frames, 'every frame read was one of the datagrams');
+    assert.equal(
+      r.udp + r.kernelDropped,
+      total,
+      'every datagram was either read or counted as dropped by the kernel',
+    );
+    assert.ok(r.udp >= total / 2, `only ${r.udp} of ${total} datagrams arrived`);
+  });
+
+  test('draining a full device queue: the receive rate of addon and stack', async () => {
+    const total = 10_000;
+    // Room for every datagram in the device's queue while the stack is paused.
+    await netns.exec(ns, 'ip', ['link', 'set', 'dev', tap.device.name, 'txqueuelen', String(total)]);
+    const r = await floodFromKernel(total, true);
+    console.log(
+      `tap rx (drain of a queued burst): ${r.udp} frames in ${r.batches} batches ` +
+        `(mean ${(r.frames / r.batches).toFixed(1)}) in ${r.ms.toFixed(1)} ms = ${Math.round(r.udp / (r.ms / 1000))} frames/s; ` +
+        `dropped at the device +${r.kernelDropped}`,
+    );
+    assert.equal(r.udp, r.frames);
+    assert.equal(r.udp + r.kernelDropped, total);
+    assert.ok(r.udp >= total / 2, `only ${r.udp} of ${total} datagrams were queued`);
   });
 
   test('TUN: an IP packet each way', async () => {

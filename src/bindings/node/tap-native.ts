@@ -50,6 +50,8 @@ export interface TapNative {
   close(handle: NativeDeviceHandle): void;
   /** Whether the open device keeps the event loop alive (uv_ref / uv_unref). */
   ref(handle: NativeDeviceHandle, on: boolean): void;
+  /** Starts or stops polling (uv_poll_start / uv_poll_stop); stopped, the handle keeps nothing alive. */
+  setReading(handle: NativeDeviceHandle, on: boolean): void;
 }
 
 /** TUNSETOFFLOAD flags (linux/if_tun.h). */

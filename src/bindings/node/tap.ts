@@ -202,6 +202,19 @@ abstract class TunTapDevice implements LinkEndpoint {
     if (!this.closed) this.native.ref(this.handle, false);
   }
 
+  /**
+   * Stops reading: frames wait in the kernel's queue for this device (`txqueuelen` of them; the
+   * kernel drops and counts the rest) until `resume`. A paused device keeps nothing alive.
+   */
+  pause(): void {
+    if (!this.closed) this.native.setReading(this.handle, false);
+  }
+
+  /** Reads again after `pause`. */
+  resume(): void {
+    if (!this.closed) this.native.setReading(this.handle, true);
+  }
+
   get isClosed(): boolean {
     return this.closed;
   }
