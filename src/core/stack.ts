@@ -7,13 +7,18 @@
  * Every entry into the stack (a received batch, a timer, an API call) goes through `run`, which
  * hands the frames queued during the entry to each link as one batch when the outermost entry ends.
  */
-import type { Counters as CountersType } from './counters.ts';
+import { parseIpv4 } from '../wire/address.ts';
+import { IP_PROTOCOL_ICMP } from '../wire/ipv4.ts';
 import { Counters } from './counters.ts';
+import { ArpLayer } from './device/arp.ts';
 import { EthernetLayer } from './device/ethernet-layer.ts';
 import { NetworkInterface } from './device/interface.ts';
 import type { LinkEndpoint } from './device/link.ts';
+import { LoopbackLink } from './device/loopback.ts';
 import { PacketSockets } from './device/packet-socket.ts';
 import type { Environment } from './environment.ts';
+import { Icmpv4Layer } from './ip/icmpv4.ts';
+import { Ipv4Layer } from './ip/ipv4.ts';
 import type { Instant } from './time.ts';
 import { Timer, type TimerCallback } from './timers.ts';
 
@@ -25,9 +30,14 @@ export interface StackOptions {
 export class Stack {
   readonly name: string;
   readonly env: Environment;
-  readonly counters: CountersType = new Counters();
+  readonly counters = new Counters();
   readonly packetSockets: PacketSockets;
-  private readonly ethernet: EthernetLayer;
+  readonly ethernet: EthernetLayer;
+  readonly ipv4: Ipv4Layer;
+  readonly icmpv4: Icmpv4Layer;
+  readonly arp: ArpLayer;
+  /** The loopback interface `lo` (index 1) with 127.0.0.1/8. */
+  readonly loopback: NetworkInterface;
   private readonly interfaces: NetworkInterface[] = [];
   private depth = 0;
 
@@ -36,6 +46,14 @@ export class Stack {
     this.name = options.name ?? 'stack';
     this.packetSockets = new PacketSockets(this);
     this.ethernet = new EthernetLayer(this);
+    this.ipv4 = new Ipv4Layer(this);
+    this.icmpv4 = new Icmpv4Layer(this);
+    this.ipv4.register(IP_PROTOCOL_ICMP, this.icmpv4);
+    this.arp = new ArpLayer(this);
+    const lo = new LoopbackLink(this);
+    this.loopback = this.addInterface('lo', lo);
+    lo.iface = this.loopback;
+    this.ipv4.addAddress(this.loopback, parseIpv4('127.0.0.1')!, 8);
   }
 
   /** The current instant on the environment's clock. */
@@ -111,8 +129,12 @@ export class Stack {
   private receiveBatch(iface: NetworkInterface, frames: readonly Uint8Array[]): void {
     if (iface.link.kind === 'ethernet') {
       for (const frame of frames) this.ethernet.receive(iface, frame);
-    } else {
-      this.counters.add('link.rx.drop.unsupported-link', frames.length);
+      return;
+    }
+    // Links that carry bare IP packets (TUN, loopback): the version nibble tells the protocol.
+    for (const packet of frames) {
+      if (packet.length > 0 && packet[0]! >>> 4 === 4) this.ipv4.receive(iface, packet, 'unicast');
+      else this.counters.add('ip.rx.drop.unknown-version');
     }
   }
 }

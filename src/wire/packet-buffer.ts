@@ -31,6 +31,14 @@ export class PacketBuffer {
     return pb;
   }
 
+  /**
+   * An empty buffer with room to prepend a whole message of `messageLength` bytes (an ICMP error,
+   * an ARP packet) and then every lower-layer header.
+   */
+  static forMessage(messageLength: number): PacketBuffer {
+    return PacketBuffer.alloc(MAX_HEADROOM + messageLength, 0);
+  }
+
   get length(): number {
     return this.end - this.start;
   }

@@ -78,7 +78,8 @@ describe('Stack', () => {
     assert.throws(() => sock.send(eth0, new Uint8Array(2000)), { code: 'EMSGSIZE' });
     sock.close();
     assert.throws(() => sock.send(eth0, frame(MAC_B, MAC_A, 0x88b5)), { code: 'EBADF' });
-    assert.equal(stack.getInterface(1), eth0);
+    assert.equal(stack.getInterface(2), eth0);
+    assert.equal(stack.getInterface(1), stack.loopback);
     assert.equal(stack.getInterface('eth0'), eth0);
   });
 

@@ -35,7 +35,12 @@ describe('UDP wire format', () => {
       const v6 = i === 2;
       assert.ok(v6 ? v.verifyV6(A6, B6) : v.verifyV4(A4, B4), `checksum of datagram ${i}`);
       const pb = PacketBuffer.from(v.payload, 8);
-      emitUdp(pb, v.srcPort, v.dstPort, v6 ? { kind: 'v6', src: A6, dst: B6 } : { kind: 'v4', src: A4, dst: B4 });
+      emitUdp(
+        pb,
+        v.srcPort,
+        v.dstPort,
+        v6 ? { kind: 'v6', src: A6, dst: B6 } : { kind: 'v4', src: A4, dst: B4 },
+      );
       assert.deepEqual(pb.bytes(), d.subarray(0, v.length));
     }
   });

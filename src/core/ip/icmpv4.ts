@@ -1,0 +1,160 @@
+/**
+ * ICMPv4 in the stack (RFC 792, RFC 1122 3.2.2, RFC 1812 4.3): answers echo requests, hands echo
+ * replies to echo sockets and errors to the protocol whose packet caused them, and sends errors
+ * with the rules that keep ICMP from making storms.
+ */
+import { IPV4_BROADCAST, ipv4IsLoopback, ipv4IsMulticast } from '../../wire/address.ts';
+import {
+  emitIcmpv4,
+  ICMPV4_DEST_UNREACHABLE,
+  ICMPV4_ECHO_REPLY,
+  ICMPV4_ECHO_REQUEST,
+  ICMPV4_PARAMETER_PROBLEM,
+  ICMPV4_TIME_EXCEEDED,
+  Icmpv4View,
+  icmpv4IsError,
+} from '../../wire/icmpv4.ts';
+import { IP_PROTOCOL_ICMP, Ipv4View } from '../../wire/ipv4.ts';
+import { PacketBuffer } from '../../wire/packet-buffer.ts';
+import type { Counter, DropCounters } from '../counters.ts';
+import type { Stack } from '../stack.ts';
+import { TokenBucket } from '../token-bucket.ts';
+import type { Ipv4Packet, Ipv4Protocol } from './ipv4-types.ts';
+
+export type Icmpv4DropReason = 'truncated' | 'bad-checksum' | 'bad-quoted-header' | 'echo-to-broadcast';
+
+/** RFC 1812 4.3.2.3: an error carries as much of the original as fits in 576 bytes. */
+const MAX_ERROR_PACKET = 576;
+
+/** Receives echo replies (an echo socket); returns true when one took the reply. */
+export type EchoReplyHandler = (packet: Ipv4Packet, icmp: Icmpv4View) => boolean;
+
+export class Icmpv4Layer implements Ipv4Protocol {
+  /** Errors sent per second and burst (Linux: icmp_msgs_per_sec 1000, icmp_msgs_burst 50). */
+  readonly errorLimit: TokenBucket;
+  echoReplyHandler: EchoReplyHandler | undefined;
+  private readonly drops: DropCounters<Icmpv4DropReason>;
+  private readonly rxMessages: Counter;
+  private readonly echoReplies: Counter;
+  private readonly errorsSent: Counter;
+  private readonly rateLimited: Counter;
+  private readonly errorsReceived: Counter;
+
+  constructor(private readonly stack: Stack) {
+    const c = stack.counters;
+    this.drops = c.drops('icmpv4.rx.drop');
+    this.rxMessages = c.get('icmpv4.rx.messages');
+    this.echoReplies = c.get('icmpv4.tx.echo-replies');
+    this.errorsSent = c.get('icmpv4.tx.errors');
+    this.rateLimited = c.get('icmpv4.tx.rate-limited');
+    this.errorsReceived = c.get('icmpv4.rx.errors');
+    this.errorLimit = new TokenBucket(1000, 50, stack.now());
+  }
+
+  receive(packet: Ipv4Packet): void {
+    this.rxMessages.value++;
+    const error = Icmpv4View.check(packet.payload);
+    if (error !== undefined) {
+      this.drops.drop(error);
+      return;
+    }
+    const icmp = new Icmpv4View(packet.payload);
+    switch (icmp.type) {
+      case ICMPV4_ECHO_REQUEST:
+        this.answerEcho(packet, icmp);
+        return;
+      case ICMPV4_ECHO_REPLY:
+        if (!this.echoReplyHandler?.(packet, icmp)) this.stack.counters.add('icmpv4.rx.echo-reply-unclaimed');
+        return;
+      default:
+        if (icmpv4IsError(icmp.type)) this.receiveError(packet, icmp);
+        else this.stack.counters.add(`icmpv4.rx.type-${icmp.type}`);
+    }
+  }
+
+  private answerEcho(packet: Ipv4Packet, icmp: Icmpv4View): void {
+    // RFC 1122 3.2.2.6: echo to a broadcast or multicast address MAY be ignored (Linux does).
+    if (packet.kind !== 'unicast' && !this.stack.ipv4.echoBroadcasts) {
+      this.drops.drop('echo-to-broadcast');
+      return;
+    }
+    const pb = PacketBuffer.forMessage(8 + icmp.body.length);
+    emitIcmpv4(pb, { type: 'echo-reply', id: icmp.echoId, seq: icmp.echoSeq, data: icmp.body });
+    const path = this.stack.ipv4.route(packet.src, packet.kind === 'unicast' ? { src: packet.dst } : {});
+    if (typeof path === 'string') return;
+    this.echoReplies.value++;
+    // RFC 1122 3.2.2.6: the reply carries the request's data and (we keep) its TOS.
+    this.stack.ipv4.send(path, { dst: packet.src, protocol: IP_PROTOCOL_ICMP, tos: packet.ip.tos }, pb);
+  }
+
+  private receiveError(packet: Ipv4Packet, icmp: Icmpv4View): void {
+    this.errorsReceived.value++;
+    const original = icmp.body;
+    if (Ipv4View.checkHeader(original) !== undefined) {
+      this.drops.drop('bad-quoted-header');
+      return;
+    }
+    const quoted = new Ipv4View(original);
+    this.stack.ipv4.deliverError(quoted.protocol, {
+      type: icmp.type,
+      code: icmp.code,
+      reporter: packet.src,
+      mtu: icmp.type === ICMPV4_DEST_UNREACHABLE ? icmp.nextHopMtu : 0,
+      src: quoted.src,
+      dst: quoted.dst,
+      transport: original.subarray(quoted.headerLength),
+    });
+  }
+
+  /**
+   * Sends an ICMP error about `original` (a packet we received), unless a rule forbids it
+   * (RFC 1122 3.2.2, RFC 1812 4.3.2.7): never about an ICMP error, a packet to a broadcast or
+   * multicast address, a packet from an address that is not a single host, or a fragment other
+   * than the first. Errors are rate limited.
+   */
+  sendError(
+    original: Ipv4View,
+    type: number,
+    code: number,
+    extra: { mtu?: number; pointer?: number } = {},
+  ): void {
+    const src = original.src;
+    const dst = original.dst;
+    if (original.fragmentOffset !== 0) return;
+    if (dst === IPV4_BROADCAST || ipv4IsMulticast(dst) || this.stack.ipv4.isDirectedBroadcast(dst)) return;
+    if (
+      src === 0 ||
+      src === IPV4_BROADCAST ||
+      ipv4IsMulticast(src) ||
+      this.stack.ipv4.isDirectedBroadcast(src)
+    )
+      return;
+    if (ipv4IsLoopback(src) && !this.stack.ipv4.isLocal(src) && !ipv4IsLoopback(dst)) return;
+    if (original.protocol === IP_PROTOCOL_ICMP) {
+      const body = original.payload;
+      // An error about an error, or about ICMP we cannot read, is never sent.
+      if (body.length < 1 || icmpv4IsError(body[0]!)) return;
+    }
+    if (!this.errorLimit.take(this.stack.now())) {
+      this.rateLimited.value++;
+      return;
+    }
+    const quoteLength = Math.min(original.totalLength, original.bytes.length, MAX_ERROR_PACKET - 20 - 8);
+    const quote = original.bytes.subarray(0, quoteLength);
+    const pb = PacketBuffer.forMessage(8 + quote.length);
+    if (type === ICMPV4_DEST_UNREACHABLE) {
+      emitIcmpv4(pb, { type: 'dest-unreachable', code, nextHopMtu: extra.mtu ?? 0, original: quote });
+    } else if (type === ICMPV4_TIME_EXCEEDED) {
+      emitIcmpv4(pb, { type: 'time-exceeded', code, original: quote });
+    } else if (type === ICMPV4_PARAMETER_PROBLEM) {
+      emitIcmpv4(pb, { type: 'parameter-problem', code, pointer: extra.pointer ?? 0, original: quote });
+    } else {
+      throw new RangeError(`ICMP error type ${type}`);
+    }
+    const path = this.stack.ipv4.route(src);
+    if (typeof path === 'string') return;
+    this.errorsSent.value++;
+    this.stack.counters.add(`icmpv4.tx.type-${type}-code-${code}`);
+    this.stack.ipv4.send(path, { dst: src, protocol: IP_PROTOCOL_ICMP }, pb);
+  }
+}
