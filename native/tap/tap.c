@@ -6,7 +6,8 @@
  *
  * Receive buffer layout: JavaScript passes an ArrayBuffer of `slots * slotSize` bytes and an
  * Int32Array of `slots` lengths. Frame i of a batch is read into bytes [i * slotSize, i * slotSize +
- * lengths[i]) and the batch callback gets the count. With IFF_VNET_HDR every slot starts with the
+ * lengths[i]) and the batch callback gets the count. A slot must be at least one byte larger than the
+ * largest frame: a read that fills the whole slot was truncated by the kernel and is dropped (counted). With IFF_VNET_HDR every slot starts with the
  * virtio-net header the kernel writes in front of the frame. Slots are reused by the next batch, so
  * the views JavaScript makes are valid only during the callback.
  *
@@ -64,6 +65,8 @@ typedef struct {
   int32_t *rx_lengths;
   size_t slot_size;
   uint32_t slots;
+  /* Frames dropped because they filled a whole slot (so were cut short) since the last callback. */
+  uint32_t oversized;
   napi_ref rx_buffer_ref;
   napi_ref rx_lengths_ref;
   napi_ref on_batch_ref;
@@ -169,22 +172,30 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
   }
   uint32_t count = 0;
   int fatal = 0;
-  while (count < d->slots) {
+  /* Reads at most `slots` times, so a flood of oversized frames cannot hold the loop either. */
+  for (uint32_t reads = 0; reads < d->slots; reads++) {
     ssize_t n = read(d->fd, d->rx_data + (size_t)count * d->slot_size, d->slot_size);
-    if (n > 0) {
+    if (n > 0 && (size_t)n < d->slot_size) {
       d->rx_lengths[count++] = (int32_t)n;
+      continue;
+    }
+    if (n > 0) {
+      /* The kernel truncates a frame to the buffer it is given: a full slot was too small. */
+      d->oversized++;
       continue;
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno != EAGAIN) fatal = errno;
     break;
   }
-  if (count > 0) {
+  if (count > 0 || d->oversized > 0) {
     napi_handle_scope scope;
     napi_open_handle_scope(d->env, &scope);
-    napi_value arg;
-    napi_create_uint32(d->env, count, &arg);
-    call_js(d, d->on_batch_ref, 1, &arg);
+    napi_value args[2];
+    napi_create_uint32(d->env, count, &args[0]);
+    napi_create_uint32(d->env, d->oversized, &args[1]);
+    d->oversized = 0;
+    call_js(d, d->on_batch_ref, 2, args);
     napi_close_handle_scope(d->env, scope);
   }
   /* The batch callback may have closed the device. */
@@ -323,7 +334,7 @@ static napi_value SetLink(napi_env env, napi_callback_info info) {
 
 /*
  * attach(fd, vnetHdrSize, rxBuffer: ArrayBuffer, slotSize, rxLengths: Int32Array,
- *        onBatch(count), onError(err)) -> handle
+ *        onBatch(count, oversized), onError(err)) -> handle
  * Takes ownership of fd (closing it if attach fails) and polls it for readability on the current
  * event loop.
  */

@@ -231,6 +231,35 @@ describe('TAP and TUN devices against the Linux kernel', { skip: SKIP }, () => {
     receiver.kill();
   });
 
+  test('a frame larger than our MTU is dropped and counted, and reading goes on', async () => {
+    const dev = tap.device.name;
+    const sizes: number[] = [];
+    const sock = stack.packetSockets.open({
+      iface: tap.iface,
+      ethertype: ETHERTYPE_IPV4,
+      onFrame: (frame) => sizes.push(frame.length),
+    });
+    const before = tap.device.stats.rxOversized;
+    const mac = macToString(tap.device.mac);
+    await netns.exec(ns, 'ip', ['neigh', 'replace', '10.201.0.2', 'lladdr', mac, 'dev', dev]);
+    await netns.exec(ns, 'ip', ['link', 'set', 'dev', dev, 'mtu', '3000']);
+    try {
+      // Echo requests to the static neighbor: 2500 + 8 + 20 + 14 bytes, then 100 + 8 + 20 + 14.
+      await netns
+        .exec(ns, 'ping', ['-c', '1', '-s', '2500', '-W', '0.1', '10.201.0.2'])
+        .catch(() => undefined);
+      await netns
+        .exec(ns, 'ping', ['-c', '1', '-s', '100', '-W', '0.1', '10.201.0.2'])
+        .catch(() => undefined);
+      await waitFor(() => sizes.includes(142), { what: 'the small echo request' });
+      assert.equal(tap.device.stats.rxOversized - before, 1);
+      assert.ok(!sizes.some((n) => n > 1514), `a frame over the MTU reached the stack: ${sizes}`);
+    } finally {
+      sock.close();
+      await netns.exec(ns, 'ip', ['link', 'set', 'dev', dev, 'mtu', '1500']);
+    }
+  });
+
   test('a burst of 10,000 frames to the kernel arrives in full', async () => {
     const dev = tap.device.name;
     const total = 10_000;

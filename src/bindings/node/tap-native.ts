@@ -29,7 +29,9 @@ export interface TapNative {
   /**
    * Takes `fd` over (closing it if this throws) and polls it for readability on Node's event loop.
    * On readiness the addon reads up to `rxLengths.length` frames, frame i into
-   * `rxBuffer[i * slotSize ..]` with its length in `rxLengths[i]`, then calls `onBatch(count)` once.
+   * `rxBuffer[i * slotSize ..]` with its length in `rxLengths[i]`, then calls `onBatch(count,
+   * oversized)` once; `oversized` counts frames that filled a whole slot (the kernel cut them short)
+   * and were dropped, so a slot must be larger than the largest frame.
    * `onError` gets a fatal read or poll error (the device is gone); polling has stopped then.
    */
   attach(
@@ -38,7 +40,7 @@ export interface TapNative {
     rxBuffer: ArrayBuffer,
     slotSize: number,
     rxLengths: Int32Array,
-    onBatch: (count: number) => void,
+    onBatch: (count: number, oversized: number) => void,
     onError: (error: NodeJS.ErrnoException) => void,
   ): NativeDeviceHandle;
   /**

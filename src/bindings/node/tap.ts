@@ -6,7 +6,9 @@
  *
  * Receive buffer: `batch` slots (256 by default) of `slotSize` bytes, one frame per slot. A slot holds
  * the largest frame the device can deliver: the MTU plus an Ethernet header with one 802.1Q tag (TAP),
- * plus the virtio-net header when enabled. With the default MTU that is 256 * 1518 bytes (~380 KiB).
+ * plus the virtio-net header when enabled, plus one byte: a frame that fills its slot was cut short
+ * by the kernel (its MTU is larger than ours) and is dropped and counted in `stats.rxOversized`.
+ * With the default MTU that is 256 * 1519 bytes (~380 KiB).
  * The frames handed to the receiver are views into this buffer, valid only during the call (the core
  * copies what it keeps); the next batch overwrites them.
  *
@@ -66,6 +68,8 @@ export interface TunTapStats {
   rxFrames: number;
   /** Readiness events that delivered frames (rxFrames / rxBatches is the mean batch size). */
   rxBatches: number;
+  /** Received frames larger than the receive slots (the kernel side's MTU is above ours), dropped. */
+  rxOversized: number;
   txFrames: number;
   /** Frames the kernel did not take (its queue was full or it refused them) or sent after close. */
   txDrops: number;
@@ -90,7 +94,7 @@ abstract class TunTapDevice implements LinkEndpoint {
   /** The kernel's name of the device. */
   readonly name: string;
   readonly mtu: number;
-  readonly stats: TunTapStats = { rxFrames: 0, rxBatches: 0, txFrames: 0, txDrops: 0 };
+  readonly stats: TunTapStats = { rxFrames: 0, rxBatches: 0, rxOversized: 0, txFrames: 0, txDrops: 0 };
   /** Receives each batch (views valid only during the call); frames arriving while unset are dropped. */
   receiver: ((frames: readonly Uint8Array[]) => void) | undefined;
   private readonly native: TapNative;
@@ -113,7 +117,8 @@ abstract class TunTapDevice implements LinkEndpoint {
       throw Object.assign(new RangeError(`batch ${batch} is outside 1..4096`), { code: 'EINVAL' });
     }
     this.headerLen = options.vnetHeader ? VIRTIO_NET_HDR_LEN : 0;
-    this.slotSize = this.mtu + (tap ? ETHERNET_HEADER_MAX : 0) + this.headerLen;
+    // One byte more than the largest frame, so that a frame the kernel cut short shows as a full slot.
+    this.slotSize = this.mtu + (tap ? ETHERNET_HEADER_MAX : 0) + this.headerLen + 1;
     this.rxBuffer = new ArrayBuffer(batch * this.slotSize);
     this.rxLengths = new Int32Array(batch);
     const opened = this.native.open(options.name ?? '', tap, this.headerLen);
@@ -137,7 +142,7 @@ abstract class TunTapDevice implements LinkEndpoint {
       this.rxBuffer,
       this.slotSize,
       this.rxLengths,
-      (count) => this.onBatch(count),
+      (count, oversized) => this.onBatch(count, oversized),
       (error) => {
         this.close();
         onError(error);
@@ -146,7 +151,9 @@ abstract class TunTapDevice implements LinkEndpoint {
     if (options.ref === false) this.unref();
   }
 
-  private onBatch(count: number): void {
+  private onBatch(count: number, oversized: number): void {
+    this.stats.rxOversized += oversized;
+    if (count === 0) return;
     this.stats.rxBatches++;
     this.stats.rxFrames += count;
     const receiver = this.receiver;
