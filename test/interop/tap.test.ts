@@ -20,7 +20,7 @@ import {
   TapDevice,
   TunDevice,
 } from '../../src/bindings/node/tap.ts';
-import { loadTapNative } from '../../src/bindings/node/tap-native.ts';
+import { loadTapNative, TUN_F_CSUM, TUN_F_TSO4 } from '../../src/bindings/node/tap-native.ts';
 import { SeededRng } from '../../src/core/rng.ts';
 import { Stack } from '../../src/core/stack.ts';
 import { macIsMulticast, macToString, parseIpv4, parseMac } from '../../src/wire/address.ts';
@@ -155,13 +155,18 @@ describe('TAP and TUN devices against the Linux kernel', { skip: SKIP }, () => {
     stack = new Stack(env, { name: 'tap-interop' });
     tap = attachTap(stack, { name: netns.uniqueName('t'), mtu: 1500 });
     const dev = tap.device.name;
-    await runRoot('ip', ['link', 'set', dev, 'netns', ns]);
-    await netns.exec(ns, 'ip', ['addr', 'add', '10.201.0.1/24', 'dev', dev]);
-    await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
+    await moveIntoNamespace(dev, ['10.201.0.1/24']);
     const mac = parseMac((await linkStats(netns, ns, dev)).address);
     assert.ok(mac !== undefined);
     kernelMac = mac;
   });
+
+  /** Moves a device of this process into the test namespace, gives it `address` and brings it up. */
+  async function moveIntoNamespace(dev: string, address: string[]): Promise<void> {
+    await runRoot('ip', ['link', 'set', dev, 'netns', ns]);
+    await netns.exec(ns, 'ip', ['addr', 'add', ...address, 'dev', dev]);
+    await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
+  }
 
   after(async () => {
     // Close the devices before their namespace goes, so no read error is reported.
@@ -395,9 +400,7 @@ describe('TAP and TUN devices against the Linux kernel', { skip: SKIP }, () => {
     try {
       const dev = tun.device.name;
       assert.equal(tun.iface.link.kind, 'ip');
-      await runRoot('ip', ['link', 'set', dev, 'netns', ns]);
-      await netns.exec(ns, 'ip', ['addr', 'add', '10.202.0.1', 'peer', '10.202.0.2', 'dev', dev]);
-      await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
+      await moveIntoNamespace(dev, ['10.202.0.1', 'peer', '10.202.0.2']);
       // Kernel to stack: an echo request to the peer address comes out of the TUN as a bare IPv4 packet.
       const seen: { src: number; dst: number; protocol: number }[] = [];
       tun.iface.addObserver((direction, packet) => {
@@ -427,6 +430,60 @@ describe('TAP and TUN devices against the Linux kernel', { skip: SKIP }, () => {
     } finally {
       receiver.kill();
       tun.close();
+    }
+  });
+
+  test('with the virtio-net header: a frame each way, and offload settings', async () => {
+    const vnet = attachTap(stack, { name: netns.uniqueName('v'), vnetHeader: true });
+    const receiver = netns.spawn(ns, process.execPath, ['-e', udpReceiverScript('10.203.0.1', 5003)]);
+    try {
+      const dev = vnet.device.name;
+      assert.throws(() => vnet.device.setOffload(TUN_F_TSO4), { code: 'ENOTSUP' });
+      vnet.device.setOffload(0);
+      await moveIntoNamespace(dev, ['10.203.0.1/24']);
+      // Kernel to stack: the header is stripped, the view starts at the Ethernet header.
+      const asked: number[] = [];
+      const sock = stack.packetSockets.open({
+        iface: vnet.iface,
+        ethertype: ETHERTYPE_ARP,
+        onFrame: (frame) => {
+          const arp = parseArp(frame.subarray(14));
+          if (arp.ok && arp.value.operation === ARP_REQUEST) asked.push(arp.value.targetIp);
+        },
+      });
+      const ping = netns.spawn(ns, 'ping', ['-c', '3', '-W', '1', '10.203.0.2']);
+      try {
+        await waitFor(() => asked.includes(ip('10.203.0.2')), {
+          what: 'an ARP request through the vnet TAP',
+        });
+      } finally {
+        ping.kill();
+      }
+      // Stack to kernel: the addon writes a zeroed header in front of the frame.
+      await waitFor(() => receiver.stdout.includes('ready'), { what: 'the UDP receiver' });
+      const kernel = parseMac((await linkStats(netns, ns, dev)).address)!;
+      const payload = new TextEncoder().encode('hello with a vnet header');
+      const frame = udpPacket(ip('10.203.0.2'), ip('10.203.0.1'), 5003, payload, {
+        src: vnet.device.mac,
+        dst: kernel,
+      });
+      sock.send(vnet.iface, frame);
+      sock.close();
+      await waitFor(() => receiver.stdout.includes('got hello with a vnet header from 10.203.0.2:40000'), {
+        what: `the kernel to receive the datagram (receiver said ${JSON.stringify(receiver.stdout)})`,
+      });
+    } finally {
+      receiver.kill();
+      vnet.close();
+    }
+  });
+
+  test('offloads need the virtio-net header', () => {
+    const plain = TapDevice.open({ ref: false });
+    try {
+      assert.throws(() => plain.setOffload(TUN_F_CSUM), { code: 'EINVAL' });
+    } finally {
+      plain.close();
     }
   });
 
