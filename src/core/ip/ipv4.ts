@@ -109,7 +109,7 @@ export class Ipv4Layer {
     this.reassembler = new Reassembler(
       stack,
       // Linux: ipfrag_time 30 s, ipfrag_high_thresh 4 MiB.
-      { timeout: 30 * SECOND, maxBytes: 4 << 20, maxDatagrams: 1024, maxPayload: 65535 - IPV4_HEADER_LEN },
+      { timeout: 30 * SECOND, maxBytes: 4 << 20, maxDatagrams: 1024, maxPacket: 0xffff },
       c.drops<ReassemblyDropReason>('ipv4.reassembly.drop'),
       (header, data) => this.reassemblyTimedOut(header, data),
     );

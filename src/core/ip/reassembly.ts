@@ -7,7 +7,9 @@
  * - Each datagram has a timer; when it fires the datagram is dropped and, if its first fragment
  *   was seen, the owner is told (ICMP time exceeded, "fragment reassembly time exceeded").
  * - Memory is bounded: bytes held across all datagrams, and the number of datagrams. When a new
- *   fragment would pass a bound, the oldest datagrams are evicted first.
+ *   fragment would pass a bound, the oldest datagrams are evicted first. Each fragment is charged
+ *   its payload plus a fixed overhead (like Linux's truesize), so a flood of tiny fragments cannot
+ *   hold more memory than the byte bound says.
  */
 import type { DropCounters } from '../counters.ts';
 import type { Stack } from '../stack.ts';
@@ -17,18 +19,25 @@ import type { Timer } from '../timers.ts';
 export interface ReassemblyLimits {
   /** How long a datagram may take to complete. */
   timeout: Duration;
-  /** Bytes of fragment payload held across all datagrams. */
+  /** Bytes held across all datagrams: payload plus `FRAGMENT_OVERHEAD` per fragment. */
   maxBytes: number;
   /** Datagrams being reassembled at once. */
   maxDatagrams: number;
-  /** Largest reassembled payload (65535 minus the IPv4 header, or 65535 for IPv6). */
-  maxPayload: number;
+  /**
+   * Largest reassembled packet, counting the header passed with the first fragment (65535 for
+   * IPv4, whose total length counts the header; for IPv6, 65535 plus the 40-byte fixed header).
+   */
+  maxPacket: number;
 }
+
+/** What holding one fragment costs beyond its payload (object, array and list slot). */
+export const FRAGMENT_OVERHEAD = 64;
 
 export type ReassemblyDropReason =
   | 'overlap'
   | 'too-big'
   | 'inconsistent-end'
+  | 'bad-length'
   | 'timeout'
   | 'evicted'
   | 'memory';
@@ -43,7 +52,10 @@ interface Datagram {
   fragments: Fragment[];
   /** Total payload length, known once the last fragment (no "more fragments") arrived. */
   total: number;
+  /** Payload bytes held. */
   bytes: number;
+  /** Bytes charged against `maxBytes`: payload plus overhead. */
+  charged: number;
   /** The first fragment's header, kept for building the whole packet and for ICMP errors. */
   firstHeader: Uint8Array | undefined;
   timer: Timer;
@@ -68,7 +80,7 @@ export class Reassembler {
     private readonly onTimeout: (firstHeader: Uint8Array, firstData: Uint8Array) => void,
   ) {}
 
-  /** Datagrams in progress and bytes held (for tests and `ss`-like reports). */
+  /** Datagrams in progress and bytes charged (for tests and `ss`-like reports). */
   get usage(): { datagrams: number; bytes: number } {
     return { datagrams: this.datagrams.size, bytes: this.bytes };
   }
@@ -85,19 +97,31 @@ export class Reassembler {
     header: Uint8Array,
   ): Reassembled | undefined {
     const end = offset + data.length;
-    if (end > this.limits.maxPayload) {
+    // RFC 791 3.2: every fragment but the last carries a multiple of 8 octets; an empty one
+    // carries nothing and would only hold memory.
+    if (more && (data.length === 0 || data.length % 8 !== 0)) {
+      this.drop(key, 'bad-length');
+      return undefined;
+    }
+    if (header.length + end > this.limits.maxPacket) {
       this.drop(key, 'too-big');
       return undefined;
     }
+    const cost = data.length + FRAGMENT_OVERHEAD;
     let d = this.datagrams.get(key);
     if (d === undefined) {
-      if (!this.makeRoom(data.length)) return undefined;
+      if (!this.makeRoom(cost)) return undefined;
       d = this.create(key);
-    } else if (!this.makeRoom(data.length, d)) {
+    } else if (!this.makeRoom(cost, d)) {
       return undefined;
     }
-    // RFC 8200 4.5: a fragment past a known end, or a second, different end, is inconsistent.
-    if ((!more && d.total >= 0 && d.total !== end) || (d.total >= 0 && end > d.total)) {
+    // RFC 8200 4.5: a fragment past a known end, a second, different end, or an end before data
+    // already held is inconsistent.
+    if (
+      (!more && d.total >= 0 && d.total !== end) ||
+      (d.total >= 0 && end > d.total) ||
+      (!more && end < heldEnd(d))
+    ) {
       this.discard(d, 'inconsistent-end');
       return undefined;
     }
@@ -109,6 +133,15 @@ export class Reassembler {
     if (placed === 'duplicate') return undefined;
     if (!more) d.total = end;
     if (offset === 0) d.firstHeader = header.slice();
+    // The first fragment's header (with its options) may be longer than the one checked above.
+    if (
+      d.firstHeader !== undefined &&
+      d.total >= 0 &&
+      d.firstHeader.length + d.total > this.limits.maxPacket
+    ) {
+      this.discard(d, 'too-big');
+      return undefined;
+    }
     if (d.total < 0 || d.bytes !== d.total || d.firstHeader === undefined) return undefined;
     return this.complete(d);
   }
@@ -119,6 +152,7 @@ export class Reassembler {
       fragments: [],
       total: -1,
       bytes: 0,
+      charged: 0,
       firstHeader: undefined,
       timer: this.stack.createTimer(() => this.expire(key)),
     };
@@ -140,7 +174,8 @@ export class Reassembler {
     if (next !== undefined && next.offset < end) return 'overlap';
     list.splice(i, 0, { offset, data: data.slice() });
     d.bytes += data.length;
-    this.bytes += data.length;
+    d.charged += data.length + FRAGMENT_OVERHEAD;
+    this.bytes += data.length + FRAGMENT_OVERHEAD;
     return 'placed';
   }
 
@@ -194,7 +229,13 @@ export class Reassembler {
 
   private remove(d: Datagram): void {
     this.stack.cancel(d.timer);
-    this.bytes -= d.bytes;
+    this.bytes -= d.charged;
     this.datagrams.delete(d.key);
   }
+}
+
+/** Where the data held for `d` ends (0 when nothing is held). */
+function heldEnd(d: Datagram): number {
+  const last = d.fragments[d.fragments.length - 1];
+  return last === undefined ? 0 : last.offset + last.data.length;
 }
