@@ -1,8 +1,10 @@
 /**
  * IPv4 Identification values that do not leak a global counter (RFC 7739 5.3, and RFC 6864 for
  * atomic datagrams): a table of counters indexed by a keyed hash of (source, destination,
- * protocol), each starting at a random value and advancing by one per datagram. An observer of one
- * flow learns nothing about the traffic of others.
+ * protocol), each starting at a random value and advancing per datagram by a random odd stride of
+ * its own. An observer of one flow learns nothing about the traffic of others; an odd stride
+ * visits all 65536 values before repeating one, and flows of different buckets do not advance in
+ * lockstep (with a common stride of 1, every flow would be an offset copy of every other).
  */
 
 import type { Ipv4Addr } from '../../wire/address.ts';
@@ -12,6 +14,7 @@ const BUCKETS = 2048;
 
 export class Ipv4IdGenerator {
   private readonly counters = new Uint16Array(BUCKETS);
+  private readonly strides = new Uint16Array(BUCKETS);
   private readonly key0: number;
   private readonly key1: number;
 
@@ -19,6 +22,8 @@ export class Ipv4IdGenerator {
     const init = new Uint8Array(BUCKETS * 2);
     rng.fill(init);
     this.counters.set(new Uint16Array(init.buffer));
+    rng.fill(init);
+    this.strides.set(new Uint16Array(init.buffer).map((s) => s | 1));
     this.key0 = rng.nextU32();
     this.key1 = rng.nextU32();
   }
@@ -26,7 +31,7 @@ export class Ipv4IdGenerator {
   next(src: Ipv4Addr, dst: Ipv4Addr, protocol: number): number {
     const i = mix(src ^ this.key0, dst ^ this.key1, protocol) & (BUCKETS - 1);
     const id = this.counters[i]!;
-    this.counters[i] = id + 1;
+    this.counters[i] = id + this.strides[i]!;
     return id;
   }
 }
