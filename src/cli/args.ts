@@ -26,11 +26,14 @@ export type FlagValue = string | number | boolean | Array<string | number>;
 export interface ParsedArgs {
   flags: Record<string, FlagValue | undefined>;
   positionals: string[];
+  /** Every flag in the order given (for flags whose relative order matters, e.g. --tap and --tun). */
+  sequence: Array<{ name: string; value: string | number | boolean }>;
 }
 
 export function parseArgs(argv: readonly string[], spec: Record<string, FlagSpec>): ParsedArgs {
   const flags: Record<string, FlagValue | undefined> = {};
   const positionals: string[] = [];
+  const sequence: ParsedArgs['sequence'] = [];
   const byShort = new Map<string, string>();
   for (const [name, s] of Object.entries(spec)) if (s.short !== undefined) byShort.set(s.short, name);
 
@@ -70,6 +73,7 @@ export function parseArgs(argv: readonly string[], spec: Record<string, FlagSpec
         value = text;
       }
     }
+    sequence.push({ name, value });
     if (s.repeatable) {
       const list = (flags[name] as Array<string | number> | undefined) ?? [];
       list.push(value as string | number);
@@ -78,7 +82,7 @@ export function parseArgs(argv: readonly string[], spec: Record<string, FlagSpec
       flags[name] = value;
     }
   }
-  return { flags, positionals };
+  return { flags, positionals, sequence };
 }
 
 /** Help lines for a flag spec. */
