@@ -133,11 +133,6 @@ export function nameToLabels(text: string): Uint8Array[] | undefined {
   return wireLen <= DNS_MAX_NAME_LEN ? labels : undefined;
 }
 
-/** True when `text` is a valid name (see `nameToLabels`). */
-export function isValidName(text: string): boolean {
-  return nameToLabels(text) !== undefined;
-}
-
 /** ASCII case folding of one octet (RFC 4343 3: only A-Z fold; other octets compare exactly). */
 function fold(c: number): number {
   return c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
