@@ -18,6 +18,7 @@ import { LoopbackLink } from './device/loopback.ts';
 import { PacketSockets } from './device/packet-socket.ts';
 import type { Environment } from './environment.ts';
 import { Icmpv4Layer } from './ip/icmpv4.ts';
+import { IgmpLayer } from './ip/igmp.ts';
 import { Ipv4Layer } from './ip/ipv4.ts';
 import type { Instant } from './time.ts';
 import { Timer, type TimerCallback } from './timers.ts';
@@ -35,6 +36,7 @@ export class Stack {
   readonly ethernet: EthernetLayer;
   readonly ipv4: Ipv4Layer;
   readonly icmpv4: Icmpv4Layer;
+  readonly igmp: IgmpLayer;
   readonly arp: ArpLayer;
   /** The loopback interface `lo` (index 1) with 127.0.0.1/8. */
   readonly loopback: NetworkInterface;
@@ -49,6 +51,7 @@ export class Stack {
     this.ipv4 = new Ipv4Layer(this);
     this.icmpv4 = new Icmpv4Layer(this);
     this.ipv4.register(IP_PROTOCOL_ICMP, this.icmpv4);
+    this.igmp = new IgmpLayer(this);
     this.arp = new ArpLayer(this);
     const lo = new LoopbackLink(this);
     this.loopback = this.addInterface('lo', lo);
