@@ -2,10 +2,13 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
 import { parseIpv4, parseIpv6 } from '../../src/wire/address.ts';
-import { PacketBuffer } from '../../src/wire/packet-buffer.ts';
-import { emitUdp, parseUdp, UdpView } from '../../src/wire/udp.ts';
+import { MAX_HEADROOM, PacketBuffer } from '../../src/wire/packet-buffer.ts';
+import { emitUdp, parseUdp, UDP_PROTOCOL, UdpView } from '../../src/wire/udp.ts';
 import { loadFixture } from '../helpers/fixtures.ts';
+import { ipv4Frame } from '../helpers/frames.ts';
+import { ipv6Frame } from '../helpers/frames6.ts';
 import { assertNeverThrows, RUNS } from '../helpers/fuzz.ts';
+import { dissect, tsharkAvailable } from '../helpers/tshark.ts';
 
 // test/fixtures/udp.pcap (scripts/fixtures/udp.sh): datagrams sent by Linux between namespaces.
 const frames = loadFixture('udp.pcap').map((p) => p.data);
@@ -74,5 +77,25 @@ describe('UDP wire format', () => {
     assert.deepEqual(parseUdp(Uint8Array.of(0, 1, 0, 2, 0, 4, 0, 0)), { ok: false, error: 'bad-length' });
     assert.deepEqual(parseUdp(Uint8Array.of(0, 1, 0, 2, 0, 9, 0, 0)), { ok: false, error: 'truncated' });
     assertNeverThrows(parseUdp, datagrams);
+  });
+
+  test('tshark: datagrams from the builder over IPv4 and IPv6 dissect with good checksums', {
+    skip: !tsharkAvailable(),
+  }, () => {
+    const frames: Uint8Array[] = [];
+    for (const size of [0, 1, 17, 512, 1472]) {
+      const payload = new Uint8Array(size).map((_, i) => (i * 7) & 0xff);
+      const pb4 = PacketBuffer.from(payload, MAX_HEADROOM);
+      emitUdp(pb4, 40000 + size, 9, { kind: 'v4', src: A4, dst: B4 });
+      frames.push(ipv4Frame(pb4, { src: A4, dst: B4, protocol: UDP_PROTOCOL, ttl: 64 }));
+      const pb6 = PacketBuffer.from(payload, MAX_HEADROOM);
+      emitUdp(pb6, 40000 + size, 9, { kind: 'v6', src: A6, dst: B6 });
+      frames.push(ipv6Frame(pb6, { src: A6, dst: B6, nextHeader: UDP_PROTOCOL, hopLimit: 64 }));
+    }
+    const { problems, protocols } = dissect(frames);
+    assert.deepEqual(problems, []);
+    for (const [i, p] of protocols.entries()) {
+      assert.ok(p.startsWith(i % 2 === 0 ? 'eth:ethertype:ip:udp' : 'eth:ethertype:ipv6:udp'), p);
+    }
   });
 });
