@@ -203,7 +203,6 @@ export class IgmpLayer implements Ipv4Protocol {
     const igmp = new IgmpView(packet.payload);
     switch (igmp.type) {
       case IGMP_MEMBERSHIP_QUERY:
-        this.queries.value++;
         this.query(packet.iface, igmp);
         return;
       case IGMP_V1_REPORT:
@@ -225,6 +224,7 @@ export class IgmpLayer implements Ipv4Protocol {
       this.drops.drop('bad-query');
       return;
     }
+    this.queries.value++;
     const s = this.state(iface);
     const now = this.stack.now();
     let maxDelay: number;
