@@ -8,7 +8,7 @@
  * hands the frames queued during the entry to each link as one batch when the outermost entry ends.
  */
 import { parseIpv4 } from '../wire/address.ts';
-import { IP_PROTOCOL_ICMP } from '../wire/ipv4.ts';
+import { IP_PROTOCOL_ICMP, IP_PROTOCOL_UDP } from '../wire/ipv4.ts';
 import { Counters } from './counters.ts';
 import { ArpLayer } from './device/arp.ts';
 import { EthernetLayer } from './device/ethernet-layer.ts';
@@ -17,11 +17,13 @@ import type { LinkEndpoint } from './device/link.ts';
 import { LoopbackLink } from './device/loopback.ts';
 import { PacketSockets } from './device/packet-socket.ts';
 import type { Environment } from './environment.ts';
+import { EchoLayer } from './icmp-echo/echo-layer.ts';
 import { Icmpv4Layer } from './ip/icmpv4.ts';
 import { IgmpLayer } from './ip/igmp.ts';
 import { Ipv4Layer } from './ip/ipv4.ts';
 import type { Instant } from './time.ts';
 import { Timer, type TimerCallback } from './timers.ts';
+import { UdpLayer } from './udp/udp-layer.ts';
 
 export interface StackOptions {
   /** A name for logs and reports. */
@@ -36,6 +38,9 @@ export class Stack {
   readonly ethernet: EthernetLayer;
   readonly ipv4: Ipv4Layer;
   readonly icmpv4: Icmpv4Layer;
+  readonly udp: UdpLayer;
+  /** ICMP echo sockets (ping). */
+  readonly icmpEcho: EchoLayer;
   readonly igmp: IgmpLayer;
   readonly arp: ArpLayer;
   /** The loopback interface `lo` (index 1) with 127.0.0.1/8. */
@@ -51,6 +56,11 @@ export class Stack {
     this.ipv4 = new Ipv4Layer(this);
     this.icmpv4 = new Icmpv4Layer(this);
     this.ipv4.register(IP_PROTOCOL_ICMP, this.icmpv4);
+    this.udp = new UdpLayer(this);
+    this.ipv4.register(IP_PROTOCOL_UDP, this.udp);
+    this.icmpEcho = new EchoLayer(this);
+    this.icmpv4.echoReplyHandler = (packet, icmp) => this.icmpEcho.receiveReply(packet, icmp);
+    this.icmpv4.echoErrorHandler = (report) => this.icmpEcho.receiveError(report);
     this.igmp = new IgmpLayer(this);
     this.arp = new ArpLayer(this);
     const lo = new LoopbackLink(this);

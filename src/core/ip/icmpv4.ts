@@ -19,7 +19,7 @@ import { PacketBuffer } from '../../wire/packet-buffer.ts';
 import type { Counter, DropCounters } from '../counters.ts';
 import type { Stack } from '../stack.ts';
 import { TokenBucket } from '../token-bucket.ts';
-import type { Ipv4Packet, Ipv4Protocol } from './ipv4-types.ts';
+import type { Ipv4ErrorReport, Ipv4Packet, Ipv4Protocol } from './ipv4-types.ts';
 
 export type Icmpv4DropReason = 'truncated' | 'bad-checksum' | 'bad-quoted-header' | 'echo-to-broadcast';
 
@@ -33,6 +33,8 @@ export class Icmpv4Layer implements Ipv4Protocol {
   /** Errors sent per second and burst (Linux: icmp_msgs_per_sec 1000, icmp_msgs_burst 50). */
   readonly errorLimit: TokenBucket;
   echoReplyHandler: EchoReplyHandler | undefined;
+  /** Receives ICMP errors quoting ICMP messages we sent (the echo requests of echo sockets). */
+  echoErrorHandler: ((report: Ipv4ErrorReport) => void) | undefined;
   private readonly drops: DropCounters<Icmpv4DropReason>;
   private readonly rxMessages: Counter;
   private readonly echoReplies: Counter;
@@ -70,6 +72,11 @@ export class Icmpv4Layer implements Ipv4Protocol {
         if (icmpv4IsError(icmp.type)) this.receiveError(packet, icmp);
         else this.stack.counters.add(`icmpv4.rx.type-${icmp.type}`);
     }
+  }
+
+  /** An ICMP error about one of our ICMP messages (RFC 1122 3.2.2), for the echo sockets. */
+  error(report: Ipv4ErrorReport): void {
+    this.echoErrorHandler?.(report);
   }
 
   private answerEcho(packet: Ipv4Packet, icmp: Icmpv4View): void {

@@ -62,6 +62,11 @@ export interface Ipv4SendParams {
   tos?: number;
   dontFragment?: boolean;
   options?: Uint8Array;
+  /**
+   * IP_MULTICAST_LOOP: when the destination is a group joined on the outgoing interface, a copy is
+   * also delivered to this host, through the loopback device (so in a later entry).
+   */
+  multicastLoop?: boolean;
 }
 
 /** Errno-style reasons a send fails locally. */

@@ -249,7 +249,8 @@ export class Ipv4Layer {
     } else if (dst === IPV4_BROADCAST || this.isDirectedBroadcast(dst, iface)) {
       kind = 'broadcast';
     } else if (ipv4IsMulticast(dst)) {
-      if (!this.isMember(iface, dst)) {
+      // Our own multicast, looped back (IP_MULTICAST_LOOP), arrives on lo, which joins no group.
+      if (iface !== this.stack.loopback && !this.isMember(iface, dst)) {
         this.drops.drop('not-for-us');
         return;
       }
@@ -409,6 +410,9 @@ export class Ipv4Layer {
       ...(params.options !== undefined ? { options: params.options } : {}),
     });
     this.txPackets.value++;
+    if (params.multicastLoop && multicast && this.isMember(path.iface, params.dst)) {
+      this.stack.loopback.enqueue(pb.bytes().slice());
+    }
     const broadcast = path.broadcast || params.dst === IPV4_BROADCAST;
     if (pb.length <= path.mtu) {
       this.linkOutput(path.iface, path.nextHop, pb, broadcast);
