@@ -4,6 +4,9 @@
  */
 import { type FlagSpec, formatFlags, parseArgs, UsageError } from './args.ts';
 import { runDemo } from './demo.ts';
+import { ncFlags, runNc } from './nc.ts';
+import { pingFlags, runPing } from './ping.ts';
+import { runUp, upFlags } from './up.ts';
 
 const demoFlags: Record<string, FlagSpec> = {
   seed: { type: 'number', help: 'seed of the simulation (same seed, same run, same pcap)', value: 'N' },
@@ -19,7 +22,13 @@ const demoFlags: Record<string, FlagSpec> = {
 
 const commands: Record<
   string,
-  { summary: string; flags: Record<string, FlagSpec>; run: (argv: string[]) => void }
+  {
+    summary: string;
+    usage?: string;
+    flags: Record<string, FlagSpec>;
+    /** Resolves with the exit code. */
+    run: (argv: string[]) => number | Promise<number>;
+  }
 > = {
   demo: {
     summary: 'run the demo on a simulated network (no root, no devices)',
@@ -41,19 +50,46 @@ const commands: Record<
         pcap: pcap === 'none' ? undefined : pcap,
         log: (line) => process.stdout.write(`${line}\n`),
       });
+      return 0;
     },
+  },
+  up: {
+    summary: 'put the stack on TAP/TUN devices and serve until SIGINT/SIGTERM',
+    usage: 'netstack up --tap NAME [--ipv4 ADDR/LEN] [--tap NAME --ipv4 ADDR/LEN ... --forward] [options]',
+    flags: upFlags,
+    run: runUp,
+  },
+  ping: {
+    summary: 'send ICMP echo requests from the stack, like ping(8)',
+    usage:
+      'netstack ping [--tap NAME --ipv4 ADDR/LEN ...] HOST [-c N] [-i SECONDS] [-s SIZE] [-W SECONDS] [-t TTL]',
+    flags: pingFlags,
+    run: runPing,
+  },
+  nc: {
+    summary: 'UDP netcat over the stack: standard input to the socket, the socket to standard output',
+    usage: 'netstack nc -u [--tap NAME --ipv4 ADDR/LEN ...] HOST PORT | netstack nc -u -l [...] PORT',
+    flags: ncFlags,
+    run: runNc,
   },
 };
 
 function usage(): string {
   const lines = ['usage: netstack <command> [options]', '', 'commands:'];
   for (const [name, c] of Object.entries(commands)) lines.push(`  ${name.padEnd(8)} ${c.summary}`);
-  for (const [name, c] of Object.entries(commands))
-    lines.push('', `netstack ${name} options:`, formatFlags(c.flags));
+  for (const [name, c] of Object.entries(commands)) lines.push('', commandHelp(name, c));
   return lines.join('\n');
 }
 
-export function main(argv: string[]): number {
+function commandHelp(name: string, c: (typeof commands)[string]): string {
+  return [
+    `netstack ${name}: ${c.summary}`,
+    ...(c.usage !== undefined ? [`  usage: ${c.usage}`] : []),
+    formatFlags(c.flags),
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
     process.stdout.write(`${usage()}\n`);
@@ -64,9 +100,12 @@ export function main(argv: string[]): number {
     process.stderr.write(`netstack: unknown command '${name}' (try 'netstack help')\n`);
     return 2;
   }
-  try {
-    command.run(rest);
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(`${commandHelp(name, command)}\n`);
     return 0;
+  }
+  try {
+    return await command.run(rest);
   } catch (e) {
     const error = e as Error & { code?: string };
     if (error instanceof UsageError) {
@@ -74,7 +113,8 @@ export function main(argv: string[]): number {
       return 2;
     }
     if (typeof error.code === 'string') {
-      process.stderr.write(`netstack ${name}: ${error.message} (${error.code})\n`);
+      const message = error.message.includes(error.code) ? error.message : `${error.message} (${error.code})`;
+      process.stderr.write(`netstack ${name}: ${message}\n`);
       return 1;
     }
     throw error;
@@ -86,4 +126,4 @@ process.stdout.on('error', (e: NodeJS.ErrnoException) => {
   if (e.code === 'EPIPE') process.exit(0);
   throw e;
 });
-process.exitCode = main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,170 @@
+/**
+ * `netstack nc -u`: UDP netcat over the stack. Standard input goes to the socket (each chunk read is
+ * one datagram, split at the largest UDP payload), what the socket receives goes to standard output.
+ *
+ *   netstack nc -u [interface options] HOST PORT     sends to HOST:PORT, prints the replies
+ *   netstack nc -u -l [interface options] [ADDR] PORT  listens; replies go to the last peer
+ *
+ * Status lines (`ready ...`) go to standard error, since standard output carries the data. Like
+ * OpenBSD nc, it keeps running after standard input ends, until SIGINT or SIGTERM; `-q SECONDS`
+ * quits that long after the end of standard input instead.
+ */
+import { type FlagSpec, parseArgs, UsageError } from './args.ts';
+import {
+  interfaceFlags,
+  parseAddressArg,
+  parseInterfaceOptions,
+  parsePortArg,
+  Session,
+  untilSignal,
+} from './interface-options.ts';
+
+/** 65535 minus the IPv4 and UDP headers. */
+const MAX_UDP_PAYLOAD = 65_507;
+
+export const ncFlags: Record<string, FlagSpec> = {
+  udp: { type: 'boolean', short: 'u', help: 'UDP (required for now: TCP comes with the TCP layer)' },
+  listen: { type: 'boolean', short: 'l', help: 'listen on PORT; replies go to the last peer heard from' },
+  port: {
+    type: 'number',
+    short: 'p',
+    help: 'local port (client: source port; -l: alternative to PORT)',
+    value: 'PORT',
+  },
+  quit: {
+    type: 'number',
+    short: 'q',
+    help: 'quit SECONDS after standard input ends (default: run until SIGINT/SIGTERM)',
+    value: 'SECONDS',
+  },
+  ...interfaceFlags,
+};
+
+interface NcPlan {
+  listen: boolean;
+  /** Where the client sends. */
+  remote?: { addr: number; port: number };
+  /** What the socket binds to (port 0: an ephemeral port). */
+  local: { addr?: number; port: number };
+  quitAfter?: number;
+}
+
+function plan(flags: Record<string, unknown>, positionals: string[]): NcPlan {
+  if (flags.udp !== true) throw new UsageError('only UDP for now: give -u (TCP comes with the TCP layer)');
+  const quit = flags.quit as number | undefined;
+  if (quit !== undefined && !(quit >= 0 && quit <= 86_400))
+    throw new UsageError('-q must be between 0 and 86400');
+  const portFlag = flags.port as number | undefined;
+  if (portFlag !== undefined && !(Number.isInteger(portFlag) && portFlag >= 1 && portFlag <= 65535))
+    throw new UsageError(`-p: not a port: ${portFlag}`);
+  const quitAfter = quit === undefined ? {} : { quitAfter: quit * 1000 };
+  if (flags.listen === true) {
+    if (positionals.length > 2) throw new UsageError(`unexpected argument ${positionals[2]}`);
+    const portText = positionals.at(-1);
+    if (portText === undefined && portFlag === undefined) throw new UsageError('-l needs a PORT');
+    if (portText !== undefined && portFlag !== undefined)
+      throw new UsageError('give the port once (PORT or -p)');
+    const port = portText === undefined ? portFlag! : parsePortArg(portText, 'PORT');
+    const addr = positionals.length === 2 ? parseAddressArg(positionals[0]!, 'ADDR') : undefined;
+    return { listen: true, local: { ...(addr !== undefined ? { addr } : {}), port }, ...quitAfter };
+  }
+  if (positionals.length !== 2) throw new UsageError('needs HOST PORT (or -l PORT)');
+  return {
+    listen: false,
+    remote: { addr: parseAddressArg(positionals[0]!, 'HOST'), port: parsePortArg(positionals[1]!, 'PORT') },
+    local: { port: portFlag ?? 0 },
+    ...quitAfter,
+  };
+}
+
+export async function runNc(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ncFlags);
+  const p = plan(args.flags, args.positionals);
+  const config = parseInterfaceOptions(args);
+  const session = new Session(config, 'netstack-nc', process.stderr);
+  const { stack } = session;
+  const stdin = process.stdin;
+  let quitTimer: NodeJS.Timeout | undefined;
+  try {
+    const socket = stack.run(() => {
+      const s = stack.udp.open();
+      try {
+        if (p.local.port !== 0 || p.local.addr !== undefined) s.bind(p.local.port, p.local.addr);
+        if (p.remote !== undefined) s.connect(p.remote.addr, p.remote.port);
+      } catch (e) {
+        s.close();
+        throw e;
+      }
+      return s;
+    });
+    let peer = p.remote;
+    let fail: (e: Error) => void = () => {};
+    const failed = new Promise<never>((_, reject) => {
+      fail = reject;
+    });
+    socket.onReadable = () => {
+      for (let d = socket.recv(); d; d = socket.recv()) {
+        if (p.listen) {
+          const first = peer === undefined;
+          peer = { addr: d.address, port: d.port };
+          // Standard input waits for a peer to send it to.
+          if (first) stdin.resume();
+        }
+        process.stdout.write(d.data);
+      }
+    };
+    // An ICMP error about what we sent (port unreachable, ...) is reported, as nc does, and is not fatal.
+    socket.onError = (err: Error & { code?: string }) => {
+      session.event('error', { code: err.code, message: err.message }, () => `netstack nc: ${err.message}`);
+    };
+    let ended: () => void = () => {};
+    const stdinEnded = new Promise<void>((resolve) => {
+      ended = resolve;
+    });
+    stdin.on('data', (chunk: Buffer) => {
+      if (peer === undefined) return;
+      const to = peer;
+      try {
+        stack.run(() => {
+          for (let off = 0; off < chunk.length; off += MAX_UDP_PAYLOAD) {
+            const data = chunk.subarray(off, off + MAX_UDP_PAYLOAD);
+            if (p.listen) socket.send(data, to.addr, to.port);
+            else socket.send(data);
+          }
+        });
+      } catch (e) {
+        fail(e as Error);
+      }
+    });
+    stdin.on('end', ended);
+    if (p.listen) stdin.pause();
+    session.ready(
+      {
+        protocol: 'udp',
+        ...(p.listen ? { listening: p.local.port } : { remote: args.positionals.join(' ') }),
+      },
+      [
+        p.listen
+          ? `  listening on udp port ${p.local.port}`
+          : `  sending to ${args.positionals.join(' ')} over udp`,
+      ],
+    );
+    const quitting =
+      p.quitAfter === undefined
+        ? new Promise<never>(() => {})
+        : stdinEnded.then(
+            () =>
+              new Promise<string>((resolve) => {
+                quitTimer = setTimeout(() => resolve('end of input'), p.quitAfter);
+              }),
+          );
+    await Promise.race([untilSignal(), quitting, failed, session.failed]);
+    stack.run(() => socket.close());
+    return 0;
+  } finally {
+    if (quitTimer !== undefined) clearTimeout(quitTimer);
+    stdin.pause();
+    stdin.destroy();
+    session.close();
+  }
+}

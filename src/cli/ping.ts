@@ -1,0 +1,210 @@
+/**
+ * `netstack ping`: ICMP echo from the stack, with the output of iputils ping(8):
+ *
+ *   PING 10.0.0.1 (10.0.0.1) 56(84) bytes of data.
+ *   64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=0.123 ms
+ *
+ *   --- 10.0.0.1 ping statistics ---
+ *   3 packets transmitted, 3 received, 0% packet loss, time 2003ms
+ *   rtt min/avg/max/mdev = 0.101/0.123/0.140/0.016 ms
+ *
+ * Exits 0 when any reply came, 1 when none did (like ping). Without `-c` it runs until SIGINT or
+ * SIGTERM and then prints the statistics.
+ */
+import { Pinger, type PingSummary } from '../core/icmp-echo/pinger.ts';
+import { ipv4ToString } from '../wire/address.ts';
+import {
+  ICMPV4_DEST_UNREACHABLE,
+  ICMPV4_TIME_EXCEEDED,
+  TIME_EXCEEDED_TTL,
+  UNREACH_FRAG_NEEDED,
+} from '../wire/icmpv4.ts';
+import { type FlagSpec, parseArgs, UsageError } from './args.ts';
+import {
+  interfaceFlags,
+  parseAddressArg,
+  parseInterfaceOptions,
+  Session,
+  untilSignal,
+} from './interface-options.ts';
+
+/** 65535 minus the IPv4 (20) and ICMP echo (8) headers. */
+const MAX_PING_SIZE = 65_507;
+
+export const pingFlags: Record<string, FlagSpec> = {
+  count: {
+    type: 'number',
+    short: 'c',
+    help: 'stop after N replies or timeouts (default: until SIGINT)',
+    value: 'N',
+  },
+  interval: { type: 'number', short: 'i', help: 'seconds between requests (default 1)', value: 'SECONDS' },
+  size: {
+    type: 'number',
+    short: 's',
+    help: `data bytes per request, 0 to ${MAX_PING_SIZE} (default 56)`,
+    value: 'SIZE',
+  },
+  timeout: {
+    type: 'number',
+    short: 'W',
+    help: 'seconds to wait for each reply (default 10)',
+    value: 'SECONDS',
+  },
+  ttl: {
+    type: 'number',
+    short: 't',
+    help: 'IP time to live of the requests, 1 to 255 (default 64)',
+    value: 'TTL',
+  },
+  quiet: { type: 'boolean', short: 'q', help: 'print only the first line and the statistics' },
+  outstanding: { type: 'boolean', short: 'O', help: 'report each request that got no answer in time' },
+  ...interfaceFlags,
+};
+
+export interface PingPlan {
+  host: string;
+  dst: number;
+  count: number | undefined;
+  interval: number;
+  size: number;
+  timeout: number;
+  ttl: number | undefined;
+  quiet: boolean;
+  outstanding: boolean;
+}
+
+/** Checks ping's own flags and its HOST. */
+export function parsePingPlan(flags: Record<string, unknown>, positionals: string[]): PingPlan {
+  if (positionals.length === 0) throw new UsageError('needs a HOST (an IPv4 address)');
+  if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
+  const host = positionals[0]!;
+  const num = (name: string, fallback: number | undefined, ok: (v: number) => boolean, rule: string) => {
+    const v = flags[name] as number | undefined;
+    if (v !== undefined && !ok(v)) throw new UsageError(`--${name} must be ${rule}`);
+    return v ?? fallback;
+  };
+  const int = (min: number, max: number) => (v: number) => Number.isInteger(v) && v >= min && v <= max;
+  return {
+    host,
+    dst: parseAddressArg(host, 'HOST'),
+    count: num('count', undefined, int(1, 1_000_000_000), 'an integer from 1'),
+    interval: num('interval', 1, (v) => v > 0 && v <= 3600, 'between 0 and 3600 seconds (not 0)')! * 1000,
+    size: num('size', 56, int(0, MAX_PING_SIZE), `an integer from 0 to ${MAX_PING_SIZE}`)!,
+    timeout: num('timeout', 10, (v) => v > 0 && v <= 3600, 'between 0 and 3600 seconds (not 0)')! * 1000,
+    ttl: num('ttl', undefined, int(1, 255), 'an integer from 1 to 255'),
+    quiet: flags.quiet === true,
+    outstanding: flags.outstanding === true,
+  };
+}
+
+/** A round-trip time as ping prints a reply's: three significant digits, at most three decimals. */
+export function formatRtt(ms: number): string {
+  if (ms >= 100) return ms.toFixed(0);
+  if (ms >= 10) return ms.toFixed(1);
+  if (ms >= 1) return ms.toFixed(2);
+  return ms.toFixed(3);
+}
+
+/** The statistics block: the header line, the counts, and the rtt line when a reply came. */
+export function formatStatistics(host: string, s: PingSummary): string[] {
+  const extras = [
+    ...(s.duplicates > 0 ? [`+${s.duplicates} duplicates`] : []),
+    ...(s.errors > 0 ? [`+${s.errors} errors`] : []),
+  ];
+  const lines = [
+    '',
+    `--- ${host} ping statistics ---`,
+    [
+      `${s.transmitted} packets transmitted`,
+      `${s.received} received`,
+      ...extras,
+      `${Number(s.loss.toPrecision(6))}% packet loss`,
+      `time ${Math.round(s.time)}ms`,
+    ].join(', '),
+  ];
+  if (s.rtt !== undefined) {
+    const { min, avg, max, mdev } = s.rtt;
+    lines.push(`rtt min/avg/max/mdev = ${[min, avg, max, mdev].map((v) => v.toFixed(3)).join('/')} ms`);
+  }
+  return lines;
+}
+
+/** What ping(8) prints for an ICMP error (RFC 792 types and codes). */
+export function describeIcmpError(type: number, code: number): string {
+  if (type === ICMPV4_DEST_UNREACHABLE) {
+    const what = ['Net', 'Host', 'Protocol', 'Port'][code];
+    if (what !== undefined) return `Destination ${what} Unreachable`;
+    if (code === UNREACH_FRAG_NEEDED) return 'Frag needed and DF set';
+    return `Dest Unreachable, Bad Code: ${code}`;
+  }
+  if (type === ICMPV4_TIME_EXCEEDED)
+    return code === TIME_EXCEEDED_TTL ? 'Time to live exceeded' : 'Frag reassembly time exceeded';
+  return `Bad ICMP type: ${type}`;
+}
+
+export async function runPing(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, pingFlags);
+  const plan = parsePingPlan(args.flags, args.positionals);
+  const config = parseInterfaceOptions(args);
+  const session = new Session(config, 'netstack-ping');
+  try {
+    const dst = ipv4ToString(plan.dst);
+    session.event(
+      'ping',
+      { host: plan.host, dst, size: plan.size },
+      () => `PING ${plan.host} (${dst}) ${plan.size}(${plan.size + 28}) bytes of data.`,
+    );
+    let finish: (summary: PingSummary) => void = () => {};
+    const finished = new Promise<PingSummary>((resolve) => {
+      finish = resolve;
+    });
+    const pinger = new Pinger(session.stack, plan.dst, {
+      count: plan.count ?? Number.POSITIVE_INFINITY,
+      interval: plan.interval,
+      size: plan.size,
+      timeout: plan.timeout,
+      ...(plan.ttl !== undefined ? { ttl: plan.ttl } : {}),
+    });
+    const report = (event: string, fields: Record<string, unknown>, line: string) => {
+      if (!plan.quiet) session.event(event, fields, () => line);
+    };
+    pinger.onReply = (r) => {
+      const from = ipv4ToString(r.from);
+      report(
+        'reply',
+        { ...r, from },
+        `${r.bytes} bytes from ${from}: icmp_seq=${r.seq} ttl=${r.ttl} time=${formatRtt(r.rtt)} ms` +
+          (r.duplicate ? ' (DUP!)' : ''),
+      );
+    };
+    pinger.onTimeout = (seq) => {
+      if (plan.outstanding) report('timeout', { seq }, `no answer yet for icmp_seq=${seq}`);
+    };
+    pinger.onError = (e) => {
+      const from = ipv4ToString(e.reporter);
+      const what = describeIcmpError(e.type, e.code);
+      report(
+        'icmp-error',
+        { seq: e.seq, from, type: e.type, code: e.code, message: what },
+        `From ${from} icmp_seq=${e.seq} ${what}`,
+      );
+    };
+    pinger.onSendError = (seq, err) =>
+      report(
+        'send-error',
+        { seq, code: err.code, message: err.message },
+        `ping: icmp_seq=${seq}: ${err.message}`,
+      );
+    pinger.onDone = (summary) => finish(summary);
+    session.stack.run(() => pinger.start());
+    const signalled = untilSignal();
+    const summary = await Promise.race([finished, signalled.then(() => pinger.summary()), session.failed]);
+    pinger.onDone = undefined;
+    pinger.stop();
+    session.event('statistics', { ...summary, dst }, () => formatStatistics(plan.host, summary));
+    return summary.received > 0 ? 0 : 1;
+  } finally {
+    session.close();
+  }
+}

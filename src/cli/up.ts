@@ -1,0 +1,64 @@
+/**
+ * `netstack up`: puts the stack on one or more TAP/TUN devices of this network namespace, answers
+ * ARP and ping, optionally runs small services and forwards between its interfaces, until SIGINT
+ * or SIGTERM; then prints the counters and exits 0.
+ */
+import { type FlagSpec, parseArgs, UsageError } from './args.ts';
+import { interfaceFlags, parseInterfaceOptions, Session, untilSignal } from './interface-options.ts';
+import { SERVICES, startServices } from './services.ts';
+
+export const upFlags: Record<string, FlagSpec> = {
+  ...interfaceFlags,
+  serve: {
+    type: 'string',
+    help: `comma-separated services to run: ${Object.entries(SERVICES)
+      .map(([name, s]) => `${name} (udp ${s.port})`)
+      .join(', ')}`,
+    value: 'LIST',
+  },
+  forward: { type: 'boolean', help: 'forward IPv4 between the interfaces (a router, RFC 1812)' },
+};
+
+export async function runUp(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, upFlags);
+  if (args.positionals.length > 0) throw new UsageError(`unexpected argument ${args.positionals[0]}`);
+  const config = parseInterfaceOptions(args);
+  if (config.devices.length === 0) throw new UsageError('needs a device: --tap NAME or --tun NAME');
+  const serve = parseServiceList(args.flags.serve as string | undefined);
+
+  const session = new Session(config, 'netstack-up');
+  try {
+    session.stack.ipv4.forwarding = args.flags.forward === true;
+    const services = startServices(session.stack, serve);
+    const described = services.map((s) => `${s.name} ${s.transport}/${s.port}`);
+    session.ready(
+      {
+        services: services.map(({ name, transport, port }) => ({ name, transport, port })),
+        forwarding: session.stack.ipv4.forwarding,
+      },
+      [
+        ...(described.length > 0 ? [`  serving ${described.join(', ')}`] : []),
+        ...(session.stack.ipv4.forwarding ? ['  forwarding IPv4 between the interfaces'] : []),
+      ],
+    );
+    const signal = await Promise.race([untilSignal(), session.failed]);
+    session.event('stopping', { signal }, () => `stopping (${signal})`);
+    for (const s of services) s.close();
+    session.closeAndReport();
+    return 0;
+  } finally {
+    session.close();
+  }
+}
+
+/** `echo,discard` to a list of known, distinct service names. */
+export function parseServiceList(text: string | undefined): string[] {
+  if (text === undefined) return [];
+  const names = text.split(',').map((n) => n.trim());
+  for (const name of names) {
+    if (SERVICES[name] === undefined)
+      throw new UsageError(`--serve: unknown service '${name}' (known: ${Object.keys(SERVICES).join(', ')})`);
+  }
+  if (new Set(names).size !== names.length) throw new UsageError('--serve: a service is listed twice');
+  return names;
+}
