@@ -3,8 +3,12 @@
  * entries move through INCOMPLETE, REACHABLE, STALE, DELAY, PROBE and FAILED; packets wait in a
  * bounded queue while their next hop is resolved; the table is bounded and evicts the least useful
  * entries first. The protocol (ARP, later NDP) supplies how to solicit and how to send.
+ *
+ * Counters (with the protocol's prefix, e.g. `arp`): `tx.drop.<reason>` for packets dropped on
+ * the way out, `tx.solicitations`, `evicted`, and `rx.not-learned` for neighbor information the
+ * full table could not record.
  */
-import type { MacAddr } from '../../wire/address.ts';
+import { type MacAddr, macIsMulticast } from '../../wire/address.ts';
 import type { PacketBuffer } from '../../wire/packet-buffer.ts';
 import type { Counter, DropCounters } from '../counters.ts';
 import { randomFloat } from '../rng.ts';
@@ -59,6 +63,7 @@ export class NeighborTable<A> {
   private readonly drops: DropCounters<NeighborDropReason>;
   private readonly evictions: Counter;
   private readonly solicitations: Counter;
+  private readonly notLearned: Counter;
 
   constructor(
     private readonly stack: Stack,
@@ -66,9 +71,10 @@ export class NeighborTable<A> {
     readonly params: NeighborParams,
     counterPrefix: string,
   ) {
-    this.drops = stack.counters.drops(`${counterPrefix}.drop`);
+    this.drops = stack.counters.drops(`${counterPrefix}.tx.drop`);
     this.evictions = stack.counters.get(`${counterPrefix}.evicted`);
     this.solicitations = stack.counters.get(`${counterPrefix}.tx.solicitations`);
+    this.notLearned = stack.counters.get(`${counterPrefix}.rx.not-learned`);
   }
 
   get size(): number {
@@ -121,15 +127,18 @@ export class NeighborTable<A> {
     if (e === undefined) {
       if (!how.create) return;
       e = this.create(iface, addr, 'stale', mac);
-      if (e === undefined) return;
-      this.enter(
-        e,
-        how.solicited ? 'reachable' : 'stale',
-        this.timeoutOf(how.solicited ? 'reachable' : 'stale'),
-      );
+      if (e === undefined) {
+        this.notLearned.value++;
+        return;
+      }
+      if (how.solicited) this.enter(e, 'reachable', this.reachableTime());
+      else this.enter(e, 'stale', this.params.staleLifetime);
       return;
     }
     if (e.state === 'static') return;
+    // RFC 4861 7.3.3 (with ARP's implicit override): a confirmed reply makes the entry REACHABLE;
+    // other news moves it to STALE when it changes the address or completes a resolution, and
+    // leaves it as it is otherwise.
     const changed = e.mac !== mac;
     e.mac = mac;
     if (how.solicited) this.enter(e, 'reachable', this.reachableTime());
@@ -146,8 +155,15 @@ export class NeighborTable<A> {
     }
   }
 
+  /**
+   * Adds or replaces a static entry (`ip neigh replace ... permanent`): the network never changes
+   * it and it never expires. Throws ENOBUFS when the table is full of entries it cannot evict.
+   */
   addStatic(iface: NetworkInterface, addr: A, mac: MacAddr): void {
-    const e = this.lookup(iface, addr) ?? this.create(iface, addr, 'static', mac, true);
+    if (mac === 0 || macIsMulticast(mac)) {
+      throw Object.assign(new Error('a neighbor needs a unicast link address'), { code: 'EINVAL' });
+    }
+    const e = this.lookup(iface, addr) ?? this.create(iface, addr, 'static', mac);
     if (e === undefined) throw Object.assign(new Error('neighbor table full'), { code: 'ENOBUFS' });
     e.mac = mac;
     this.stack.cancel(e.timer);
@@ -174,9 +190,8 @@ export class NeighborTable<A> {
     addr: A,
     state: NeighborState,
     mac?: MacAddr,
-    force = false,
   ): NeighborEntry<A> | undefined {
-    if (this.count >= this.params.maxEntries && !this.evict() && !force) return undefined;
+    if (this.count >= this.params.maxEntries && !this.evict()) return undefined;
     const e: NeighborEntry<A> = {
       addr,
       iface,
@@ -266,8 +281,11 @@ export class NeighborTable<A> {
     return queue;
   }
 
+  /** Sends the packets that waited for resolution. */
   private flush(e: NeighborEntry<A>): void {
     if (e.queue.length === 0 || e.mac === undefined) return;
+    // RFC 4861 7.3.3: sending to a STALE entry starts the DELAY wait for a confirmation.
+    if (e.state === 'stale') this.enter(e, 'delay', this.params.delayFirstProbe);
     for (const pb of this.takeQueue(e)) this.protocol.transmit(e.iface, e.mac, pb);
   }
 
@@ -283,10 +301,6 @@ export class NeighborTable<A> {
     e.probes = 0;
     e.updated = this.stack.now();
     this.stack.schedule(e.timer, e.updated + timeout);
-  }
-
-  private timeoutOf(state: 'reachable' | 'stale'): number {
-    return state === 'reachable' ? this.reachableTime() : this.params.staleLifetime;
   }
 
   /** RFC 4861 6.3.2: a random value between 0.5 and 1.5 times the base reachable time. */
