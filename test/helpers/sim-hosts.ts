@@ -78,3 +78,54 @@ export function routed(
   const b: Host = { stack: sb, iface: ib, ip: configure(sb, ib, '10.0.2.2/24', '10.0.2.1') };
   return { sim, net, w1, w2, router, a, b };
 }
+
+/**
+ * a -- r1 -- r2 -- ... -- rN -- b on N + 1 wires, forwarding on in every router. Wire k (0..N)
+ * holds 10.1.k.0/24: its left end is 10.1.k.1, its right end 10.1.k.2, so a is 10.1.0.1, b is
+ * 10.1.N.2, and router i (1..N) is 10.1.(i-1).2 towards a and 10.1.i.1 towards b. `mtus[k]` and
+ * `impairments[k]` apply to wire k.
+ */
+export function chain(
+  seed: number,
+  routers: number,
+  options: {
+    mtus?: readonly (number | undefined)[];
+    impairments?: readonly (Impairments | undefined)[];
+  } = {},
+) {
+  const sim = new Simulation({ seed });
+  const net = new VirtualNetwork(sim);
+  const wires = Array.from({ length: routers + 1 }, (_, k) => {
+    const mtu = options.mtus?.[k];
+    return net.wire({ impairments: options.impairments?.[k] ?? {}, ...(mtu !== undefined ? { mtu } : {}) });
+  });
+  const host = (name: string, k: number, end: 1 | 2, gateway: string): Host => {
+    const stack = sim.createStack({ name });
+    const iface = wires[k]!.attach(stack, 'eth0');
+    return { stack, iface, ip: configure(stack, iface, `10.1.${k}.${end}/24`, gateway) };
+  };
+  const a = host('a', 0, 1, '10.1.0.2');
+  const list: Stack[] = [];
+  for (let i = 1; i <= routers; i++) {
+    const r = sim.createStack({ name: `r${i}` });
+    const left = wires[i - 1]!.attach(r, 'eth0');
+    const right = wires[i]!.attach(r, 'eth1');
+    configure(r, left, `10.1.${i - 1}.2/24`);
+    configure(r, right, `10.1.${i}.1/24`, `10.1.${i}.2`);
+    // Everything towards a is 10.1.0.0/16 via the previous router (connected /24s are more specific).
+    if (i > 1) {
+      r.ipv4.routes.add({
+        dest: ip('10.1.0.0'),
+        prefixLen: 16,
+        gateway: ip(`10.1.${i - 1}.1`),
+        iface: left,
+        metric: 0,
+        origin: 'static',
+      });
+    }
+    r.ipv4.forwarding = true;
+    list.push(r);
+  }
+  const b = host('b', routers, 2, `10.1.${routers}.1`);
+  return { sim, net, wires, routers: list, a, b };
+}

@@ -1,39 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { Stack } from '../../src/core/stack.ts';
-import { type Ipv4Addr, ipv4ToString } from '../../src/wire/address.ts';
-import { emitIcmpv4, ICMPV4_TIME_EXCEEDED, type Icmpv4View } from '../../src/wire/icmpv4.ts';
-import { IP_PROTOCOL_ICMP } from '../../src/wire/ipv4.ts';
-import { PacketBuffer } from '../../src/wire/packet-buffer.ts';
+import { ICMPV4_TIME_EXCEEDED } from '../../src/wire/icmpv4.ts';
+import { pinger } from '../helpers/icmp.ts';
 import { ip, routed, twoHosts } from '../helpers/sim-hosts.ts';
-
-/** Sends one echo request with `size` bytes of data and records replies and ICMP errors. */
-function pinger(stack: Stack) {
-  const replies: Array<{ from: string; seq: number; size: number; ttl: number }> = [];
-  const errors: Array<{ type: number; code: number; from: string }> = [];
-  stack.icmpv4.echoReplyHandler = (p, icmp: Icmpv4View) => {
-    replies.push({ from: ipv4ToString(p.src), seq: icmp.echoSeq, size: icmp.body.length, ttl: p.ip.ttl });
-    return true;
-  };
-  stack.ipv4.register(IP_PROTOCOL_ICMP, {
-    receive: (p) => stack.icmpv4.receive(p),
-    error: (r) => errors.push({ type: r.type, code: r.code, from: ipv4ToString(r.reporter) }),
-  });
-  const send = (dst: Ipv4Addr, seq: number, size = 56, ttl?: number) =>
-    stack.run(() => {
-      const data = new Uint8Array(size).map((_, i) => i & 0xff);
-      const pb = PacketBuffer.forMessage(8 + size);
-      emitIcmpv4(pb, { type: 'echo-request', id: 77, seq, data });
-      const path = stack.ipv4.route(dst);
-      assert.equal(typeof path, 'object', `route to ${ipv4ToString(dst)}: ${String(path)}`);
-      return stack.ipv4.send(
-        path as Exclude<typeof path, string>,
-        { dst, protocol: IP_PROTOCOL_ICMP, ...(ttl !== undefined ? { ttl } : {}) },
-        pb,
-      );
-    });
-  return { replies, errors, send };
-}
 
 describe('IPv4 in simulation', () => {
   test('ARP resolves, the first packet waits for it, and echo replies come back', () => {
@@ -57,7 +26,7 @@ describe('IPv4 in simulation', () => {
     p.send(ip('10.0.0.99'), 1);
     sim.runUntilIdle({ maxTime: 120_000 });
     assert.equal(a.stack.counters.value('arp.tx.solicitations'), 3);
-    assert.deepEqual(p.errors, [{ type: 3, code: 1, from: '10.0.0.1' }]);
+    assert.deepEqual(p.errors, [{ type: 3, code: 1, from: '10.0.0.1', mtu: 0 }]);
     assert.equal(a.stack.arp.table.lookup(a.iface, ip('10.0.0.99')), undefined);
   });
 
@@ -83,10 +52,10 @@ describe('IPv4 in simulation', () => {
     const { sim, router, a, b } = routed(4);
     const p = pinger(a.stack);
     p.send(b.ip, 1);
-    p.send(b.ip, 2, 56, 1);
+    p.send(b.ip, 2, 56, { ttl: 1 });
     sim.runUntil(() => p.replies.length === 1 && p.errors.length === 1, 5000);
     assert.equal(p.replies[0]!.ttl, 63);
-    assert.deepEqual(p.errors, [{ type: ICMPV4_TIME_EXCEEDED, code: 0, from: '10.0.1.1' }]);
+    assert.deepEqual(p.errors, [{ type: ICMPV4_TIME_EXCEEDED, code: 0, from: '10.0.1.1', mtu: 0 }]);
     assert.equal(router.counters.value('ipv4.forwarded'), 2);
   });
 

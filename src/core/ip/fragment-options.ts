@@ -1,6 +1,7 @@
 /** IPv4 option rules the IP layer applies (RFC 791 3.1), over the shared option walker. */
 
-import { IPV4_OPT_LOOSE_SOURCE_ROUTE, IPV4_OPT_STRICT_SOURCE_ROUTE } from '../../wire/ipv4-options.ts';
+import { IPV4_HEADER_LEN } from '../../wire/ipv4.ts';
+import { parseIpv4Options } from '../../wire/ipv4-options.ts';
 import { walkKindLengthOptions } from '../../wire/kind-length-options.ts';
 
 /** RFC 791 3.1: the "copied" flag (top bit of the type) marks options repeated in every fragment. */
@@ -23,12 +24,23 @@ export function fragmentOptions(options: Uint8Array): Uint8Array {
   return out;
 }
 
-/** True when the options hold a loose or strict source route. */
-export function hasSourceRoute(options: Uint8Array): boolean {
-  let found = false;
-  walkKindLengthOptions(options, (kind) => {
-    if (kind === IPV4_OPT_LOOSE_SOURCE_ROUTE || kind === IPV4_OPT_STRICT_SOURCE_ROUTE) found = true;
-    return undefined;
-  });
-  return found;
+/** Why the options of a received packet refuse it. */
+export type ReceivedOptionsVerdict =
+  /** RFC 1122 3.2.2.5: malformed; `pointer` is the octet of the header in error. */
+  | { reason: 'bad-options'; pointer: number }
+  /** RFC 7126 4.3: loose and strict source routes are refused by default. */
+  | { reason: 'source-route' };
+
+/**
+ * Checks the options of a received header (`Ipv4View.options`): undefined when they are well
+ * formed and acceptable. Unknown options are accepted (RFC 1122 3.2.1.8: they MUST be ignored).
+ */
+export function checkReceivedOptions(options: Uint8Array): ReceivedOptionsVerdict | undefined {
+  const parsed = parseIpv4Options(options);
+  if (!parsed.ok) return { reason: 'bad-options', pointer: IPV4_HEADER_LEN + parsed.offset };
+  for (const o of parsed.value) {
+    if (o.type === 'loose-source-route' || o.type === 'strict-source-route')
+      return { reason: 'source-route' };
+  }
+  return undefined;
 }

@@ -116,8 +116,10 @@ export class Icmpv4Layer implements Ipv4Protocol {
   /**
    * Sends an ICMP error about `original` (a packet we received), unless a rule forbids it
    * (RFC 1122 3.2.2, RFC 1812 4.3.2.7): never about an ICMP error, a packet to a broadcast or
-   * multicast address, a packet from an address that is not a single host, or a fragment other
-   * than the first. Errors are rate limited.
+   * multicast address, a packet from an address that is not a single host (zero, Class E,
+   * broadcast, multicast), or a fragment other than the first. (The IP layer drops unicast
+   * datagrams that came as link-layer broadcasts before any error can be sent.) Errors are rate
+   * limited.
    */
   sendError(
     original: Ipv4View,
@@ -129,13 +131,10 @@ export class Icmpv4Layer implements Ipv4Protocol {
     const dst = original.dst;
     if (original.fragmentOffset !== 0) return;
     if (dst === IPV4_BROADCAST || ipv4IsMulticast(dst) || this.stack.ipv4.isDirectedBroadcast(dst)) return;
-    if (
-      src === 0 ||
-      src === IPV4_BROADCAST ||
-      ipv4IsMulticast(src) ||
-      this.stack.ipv4.isDirectedBroadcast(src)
-    )
+    // Class E (240/4) covers the limited broadcast.
+    if (src === 0 || src >>> 28 === 0xf || ipv4IsMulticast(src) || this.stack.ipv4.isDirectedBroadcast(src)) {
       return;
+    }
     if (ipv4IsLoopback(src) && !this.stack.ipv4.isLocal(src) && !ipv4IsLoopback(dst)) return;
     if (original.protocol === IP_PROTOCOL_ICMP) {
       const body = original.payload;

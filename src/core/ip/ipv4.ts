@@ -19,6 +19,7 @@ import {
 import { ETHERTYPE_IPV4 } from '../../wire/ethernet.ts';
 import {
   ICMPV4_DEST_UNREACHABLE,
+  ICMPV4_PARAMETER_PROBLEM,
   ICMPV4_TIME_EXCEEDED,
   TIME_EXCEEDED_REASSEMBLY,
   TIME_EXCEEDED_TTL,
@@ -32,7 +33,7 @@ import type { Counter, DropCounters } from '../counters.ts';
 import type { NetworkInterface } from '../device/interface.ts';
 import type { Stack } from '../stack.ts';
 import { SECOND } from '../time.ts';
-import { fragmentOptions, hasSourceRoute } from './fragment-options.ts';
+import { checkReceivedOptions, fragmentOptions } from './fragment-options.ts';
 import { Ipv4IdGenerator } from './ip-id.ts';
 import type { DeliveryKind, Ipv4Path, Ipv4Protocol, Ipv4SendError, Ipv4SendParams } from './ipv4-types.ts';
 import { Reassembler, type ReassemblyDropReason } from './reassembly.ts';
@@ -55,6 +56,8 @@ export type Ipv4DropReason =
   | 'bad-source'
   | 'martian'
   | 'not-for-us'
+  | 'link-broadcast'
+  | 'bad-options'
   | 'source-route'
   | 'unknown-protocol'
   | 'ttl-exceeded'
@@ -238,14 +241,15 @@ export class Ipv4Layer {
       this.drops.drop('martian');
       return;
     }
-    // RFC 7126 4.3: source-routed packets are dropped by default.
-    if (ip.headerLength > IPV4_HEADER_LEN && hasSourceRoute(ip.options)) {
-      this.drops.drop('source-route');
-      return;
-    }
-    let kind: DeliveryKind;
+    let kind: DeliveryKind | 'forward';
     if (this.isLocal(dst) || (iface === this.stack.loopback && ipv4IsLoopback(dst))) {
       kind = 'unicast';
+      // RFC 1122 3.3.6: a unicast datagram that came as a link-layer broadcast SHOULD be silently
+      // discarded (and so never causes an ICMP error, RFC 1122 3.2.2).
+      if (linkKind !== 'unicast') {
+        this.drops.drop('link-broadcast');
+        return;
+      }
     } else if (dst === IPV4_BROADCAST || this.isDirectedBroadcast(dst, iface)) {
       kind = 'broadcast';
     } else if (ipv4IsMulticast(dst)) {
@@ -255,9 +259,25 @@ export class Ipv4Layer {
         return;
       }
       kind = 'multicast';
+    } else if (this.forwarding && linkKind === 'unicast') {
+      // RFC 1812 5.3.4: only link-layer unicast is forwarded.
+      kind = 'forward';
     } else {
-      if (this.forwarding && linkKind === 'unicast') this.forward(ip);
-      else this.drops.drop('not-for-us');
+      this.drops.drop('not-for-us');
+      return;
+    }
+    if (ip.headerLength > IPV4_HEADER_LEN) {
+      const verdict = checkReceivedOptions(ip.options);
+      if (verdict !== undefined) {
+        this.drops.drop(verdict.reason);
+        if (verdict.reason === 'bad-options') {
+          this.stack.icmpv4.sendError(ip, ICMPV4_PARAMETER_PROBLEM, 0, { pointer: verdict.pointer });
+        }
+        return;
+      }
+    }
+    if (kind === 'forward') {
+      this.forward(ip);
       return;
     }
     if (ip.moreFragments || ip.fragmentOffset !== 0) {
@@ -299,8 +319,10 @@ export class Ipv4Layer {
 
   private forward(ip: Ipv4View): void {
     const dst = ip.dst;
-    // RFC 1812 5.3.7: never forward to or from 0/8, 127/8, link-local 169.254/16 (RFC 3927 2.7).
-    if (dst >>> 24 === 0 || ip.src >>> 24 === 0 || dst >>> 16 === 0xa9fe || ip.src >>> 16 === 0xa9fe) {
+    // RFC 1812 5.3.7: never forward to or from 0/8 or Class E (240/4; 127/8 is already refused
+    // as martian), nor link-local 169.254/16 (RFC 3927 2.7); RFC 2644: directed broadcasts to our
+    // subnets are not forwarded by default.
+    if (!forwardable(dst) || !forwardable(ip.src) || this.isDirectedBroadcast(dst)) {
       this.drops.drop('not-forwardable');
       return;
     }
@@ -500,6 +522,11 @@ export class Ipv4Layer {
   get reassembly(): { datagrams: number; bytes: number } {
     return this.reassembler.usage;
   }
+}
+
+/** An address a router may forward to or from (RFC 1812 5.3.7, RFC 3927 2.7). */
+function forwardable(addr: Ipv4Addr): boolean {
+  return addr >>> 24 !== 0 && addr >>> 28 !== 0xf && addr >>> 16 !== 0xa9fe;
 }
 
 /** Builds the whole packet from the first fragment's header and the reassembled payload. */
