@@ -112,11 +112,11 @@ export function chain(
     const right = wires[i]!.attach(r, 'eth1');
     configure(r, left, `10.1.${i - 1}.2/24`);
     configure(r, right, `10.1.${i}.1/24`, `10.1.${i}.2`);
-    // Everything towards a is 10.1.0.0/16 via the previous router (connected /24s are more specific).
-    if (i > 1) {
+    // The wires towards a, beyond the one attached, via the previous router.
+    for (let k = 0; k < i - 1; k++) {
       r.ipv4.routes.add({
-        dest: ip('10.1.0.0'),
-        prefixLen: 16,
+        dest: ip(`10.1.${k}.0`),
+        prefixLen: 24,
         gateway: ip(`10.1.${i - 1}.1`),
         iface: left,
         metric: 0,
