@@ -124,6 +124,24 @@ describe('IPv4 forwarding', () => {
     for (const f of fragments.slice(1)) assert.deepEqual([...f.options], routerAlert);
   });
 
+  test('links below the 68-octet minimum: fragments of 8-octet multiples, or a refusal when none fit', () => {
+    const { sim, router, a, b } = routed(28, { mtu2: 40 });
+    const p = pinger(a.stack);
+    const atB = ipv4Capture(b.stack);
+    p.send(b.ip, 1, 56);
+    assert.ok(sim.runUntil(() => p.replies.length === 1, 5000));
+    assert.ok(p.replies[0]!.intact);
+    assertTiles(requests(atB), 64, 40);
+    // 40 octets of options leave no room for data behind a 60-octet header on a 40-octet link.
+    const nops = new Uint8Array(40).fill(1);
+    p.send(b.ip, 2, 56, { options: nops });
+    sim.advance(3000);
+    assert.equal(p.replies.length, 1);
+    assert.equal(router.counters.value('ipv4.rx.drop.mtu-too-small'), 1);
+    // A host on that link refuses to send it at all.
+    assert.equal(pinger(b.stack).send(a.ip, 3, 56, { options: nops }), 'EMSGSIZE');
+  });
+
   test('nothing is forwarded while forwarding is off', () => {
     const { sim, router, a, b } = routed(26);
     router.ipv4.forwarding = false;

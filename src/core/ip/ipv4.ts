@@ -63,6 +63,7 @@ export type Ipv4DropReason =
   | 'ttl-exceeded'
   | 'no-route'
   | 'fragmentation-needed'
+  | 'mtu-too-small'
   | 'not-forwardable';
 
 /** Default TTL (RFC 1700 suggested 64; Linux's ip_default_ttl). */
@@ -344,6 +345,10 @@ export class Ipv4Layer {
       this.stack.icmpv4.sendError(ip, ICMPV4_DEST_UNREACHABLE, UNREACH_FRAG_NEEDED, { mtu: hop.iface.mtu });
       return;
     }
+    if (length > hop.iface.mtu && !fragmentable(hop.iface.mtu, ip.headerLength)) {
+      this.drops.drop('mtu-too-small');
+      return;
+    }
     // The received bytes belong to the binding: forward a copy with headroom for the new link header.
     const pb = PacketBuffer.from(ip.bytes.subarray(0, length), MAX_HEADROOM);
     decrementIpv4Ttl(pb.bytes());
@@ -420,7 +425,11 @@ export class Ipv4Layer {
     const id = this.ids.next(path.src, params.dst, params.protocol);
     const headerLen = IPV4_HEADER_LEN + (((params.options?.length ?? 0) + 3) & ~3);
     if (headerLen + pb.length > 0xffff) return 'EMSGSIZE';
-    if (headerLen + pb.length > path.mtu && params.dontFragment) return 'EMSGSIZE';
+    // Too big for the link and not fragmentable: DF, or a link below the RFC 791 minimum of 68
+    // octets that cannot carry a header and 8 octets of data.
+    if (headerLen + pb.length > path.mtu && (params.dontFragment || !fragmentable(path.mtu, headerLen))) {
+      return 'EMSGSIZE';
+    }
     emitIpv4(pb, {
       src: path.src,
       dst: params.dst,
@@ -463,7 +472,7 @@ export class Ipv4Layer {
     while (offset < payload.length) {
       const options = offset === 0 ? ip.options : laterOptions;
       const headerLen = IPV4_HEADER_LEN + options.length;
-      const room = Math.max(8, ((mtu - headerLen) >> 3) << 3);
+      const room = ((mtu - headerLen) >> 3) << 3;
       const size = Math.min(room, payload.length - offset);
       const last = offset + size >= payload.length;
       const pb = PacketBuffer.from(payload.subarray(offset, offset + size), MAX_HEADROOM);
@@ -522,6 +531,11 @@ export class Ipv4Layer {
   get reassembly(): { datagrams: number; bytes: number } {
     return this.reassembler.usage;
   }
+}
+
+/** True when fragments with a header of `headerLen` octets carry data over a link of `mtu`. */
+function fragmentable(mtu: number, headerLen: number): boolean {
+  return mtu - headerLen >= 8;
 }
 
 /** An address a router may forward to or from (RFC 1812 5.3.7, RFC 3927 2.7). */
