@@ -40,12 +40,12 @@ export class PortTable<B extends PortBinding> {
     else list.push(b);
   }
 
-  remove(b: B, port: number = b.localPort): void {
-    const list = this.byPort.get(port);
+  remove(b: B): void {
+    const list = this.byPort.get(b.localPort);
     const i = list?.indexOf(b) ?? -1;
     if (list === undefined || i < 0) return;
     list.splice(i, 1);
-    if (list.length === 0) this.byPort.delete(port);
+    if (list.length === 0) this.byPort.delete(b.localPort);
   }
 
   /**
@@ -99,16 +99,6 @@ export class PortTable<B extends PortBinding> {
   /** Every socket a broadcast or multicast datagram goes to (RFC 1122 4.1.3.5 does not restrict). */
   matchAll(e: Endpoints): B[] {
     return this.byPort.get(e.dstPort)?.filter((b) => score(b, e) >= 0) ?? [];
-  }
-
-  /** True when some socket is bound to `port`. */
-  inUse(port: number): boolean {
-    return this.byPort.has(port);
-  }
-
-  /** Every bound socket, by port. */
-  *[Symbol.iterator](): IterableIterator<B> {
-    for (const list of this.byPort.values()) yield* list;
   }
 }
 
