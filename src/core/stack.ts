@@ -21,6 +21,7 @@ import { EchoLayer } from './icmp-echo/echo-layer.ts';
 import { Icmpv4Layer } from './ip/icmpv4.ts';
 import { IgmpLayer } from './ip/igmp.ts';
 import { Ipv4Layer } from './ip/ipv4.ts';
+import { TcpLayer } from './tcp/tcp-layer.ts';
 import type { Instant } from './time.ts';
 import { Timer, type TimerCallback } from './timers.ts';
 import { UdpLayer } from './udp/udp-layer.ts';
@@ -39,6 +40,7 @@ export class Stack {
   readonly ipv4: Ipv4Layer;
   readonly icmpv4: Icmpv4Layer;
   readonly udp: UdpLayer;
+  readonly tcp: TcpLayer;
   /** ICMP echo sockets (ping). */
   readonly icmpEcho: EchoLayer;
   readonly igmp: IgmpLayer;
@@ -58,6 +60,8 @@ export class Stack {
     this.ipv4.register(IP_PROTOCOL_ICMP, this.icmpv4);
     this.udp = new UdpLayer(this);
     this.ipv4.register(IP_PROTOCOL_UDP, this.udp);
+    this.tcp = new TcpLayer(this);
+    this.ipv4.register(6, this.tcp);
     this.icmpEcho = new EchoLayer(this);
     this.icmpv4.echoReplyHandler = (packet, icmp) => this.icmpEcho.receiveReply(packet, icmp);
     this.icmpv4.echoErrorHandler = (report) => this.icmpEcho.receiveError(report);

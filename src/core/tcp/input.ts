@@ -1,0 +1,439 @@
+/**
+ * Segment arrival for a connection, in the order of RFC 9293 3.10.7: SYN-SENT (3.10.7.3), then for
+ * SYN-RECEIVED and the synchronized states (3.10.7.4) the checks in turn: sequence number (with
+ * PAWS, RFC 7323 5), RST (RFC 5961 3), SYN (RFC 5961 4), ACK (RFC 5961 5), data, FIN.
+ */
+import type { TcpOptions } from '../../wire/tcp-options.ts';
+import { createCongestionControl } from './congestion/controller.ts';
+import { finSeq, output, sendAck, sendSyn } from './output.ts';
+import { isDuplicateAck, onAckReceived } from './recovery.ts';
+import { hasAck, hasFin, hasRst, hasSyn, type Segment, segLen } from './segment.ts';
+import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt } from './seq.ts';
+import {
+  acceptsData,
+  CLOSE_WAIT,
+  CLOSING,
+  ESTABLISHED,
+  FIN_WAIT_2,
+  synReceived,
+  TIME_WAIT,
+} from './state.ts';
+import { DEFAULT_MSS, type Tcb } from './tcb.ts';
+
+/** RFC 7323 5.5: TS.Recent older than 24 days is no longer used for PAWS. */
+const PAWS_IDLE = 24 * 24 * 3600_000;
+
+export function segmentArrives(tcb: Tcb, seg: Segment): void {
+  const now = tcb.now;
+  tcb.stats.segsIn++;
+  tcb.lastReceive = now;
+  tcb.keepaliveProbes = 0;
+  if (tcb.state.name === 'SYN-SENT') synSent(tcb, seg);
+  else if (tcb.state.name !== 'CLOSED') synchronized(tcb, seg);
+}
+
+/**
+ * Options of the peer's SYN (RFC 9293 3.7.1; RFC 7323 1.3 and 2.2; RFC 2018 2): each extension
+ * is on only if both sides offered it. `tcb` holds what we offered.
+ */
+export function negotiate(tcb: Tcb, opts: TcpOptions): void {
+  tcb.peerMss = opts.mss ?? DEFAULT_MSS;
+  if (opts.windowScale !== undefined) {
+    // RFC 7323 2.3: a shift above 14 is taken as 14.
+    tcb.sndWscale = Math.min(14, opts.windowScale);
+  } else {
+    tcb.sndWscale = 0;
+    tcb.rcvWscale = 0;
+  }
+  tcb.sackOk = tcb.sackOk && opts.sackPermitted === true;
+  tcb.tsOk = tcb.tsOk && opts.timestamp !== undefined;
+  if (tcb.tsOk) {
+    tcb.tsRecent = opts.timestamp!.value;
+    tcb.tsRecentAge = tcb.now;
+  }
+  updateMss(tcb);
+}
+
+/**
+ * The effective send MSS (RFC 9293 3.7.1, MUST-16): the peer's MSS, clamped to the path MTU less
+ * the IP and TCP headers, less the timestamp option carried by every segment.
+ */
+export function updateMss(tcb: Tcb, pathMtu = tcb.path?.mtu ?? 1500): void {
+  const mss = Math.max(64, Math.min(tcb.peerMss, pathMtu - 40) - (tcb.tsOk ? 12 : 0));
+  if (mss === tcb.mss) return;
+  tcb.mss = mss;
+  tcb.cc.setMss(mss);
+}
+
+/** Entering ESTABLISHED: the congestion window starts for the negotiated MSS (RFC 6928). */
+function establish(tcb: Tcb, seg: Segment): void {
+  tcb.setState(ESTABLISHED);
+  tcb.cc = createCongestionControl(tcb.cc.name, tcb.mss, tcb.now);
+  tcb.sndWnd = seg.window << (hasSyn(seg) ? 0 : tcb.sndWscale);
+  tcb.maxSndWnd = Math.max(tcb.maxSndWnd, tcb.sndWnd);
+  tcb.sndWl1 = seg.seq;
+  tcb.sndWl2 = seg.ack;
+  tcb.backoffs = 0;
+  tcb.layer.timers.armKeepalive(tcb);
+  tcb.layer.counters.established.value++;
+}
+
+/** RFC 9293 3.10.7.3: SYN-SENT. */
+function synSent(tcb: Tcb, seg: Segment): void {
+  const layer = tcb.layer;
+  let ackOk = false;
+  if (hasAck(seg)) {
+    // "If SEG.ACK =< ISS or SEG.ACK > SND.NXT, send a reset (unless the RST bit is set)".
+    if (seqLe(seg.ack, tcb.iss) || seqGt(seg.ack, tcb.sndMax)) {
+      if (!hasRst(seg)) layer.sendReset(seg);
+      layer.counters.drops.drop('bad-ack');
+      return;
+    }
+    ackOk = true;
+  }
+  if (hasRst(seg)) {
+    // RFC 5961 3.2 keeps the SYN-SENT rule: the RST is valid if its ACK acknowledges our SYN.
+    if (ackOk) tcb.destroy('ECONNREFUSED');
+    else layer.counters.drops.drop('rst-without-ack');
+    return;
+  }
+  if (!hasSyn(seg)) {
+    layer.counters.drops.drop('no-syn');
+    return;
+  }
+  tcb.irs = seg.seq;
+  tcb.receiveQueue.reset(seqAdd(seg.seq, 1));
+  tcb.rcvAdv = tcb.rcvNxt;
+  negotiate(tcb, seg.options);
+  if (ackOk) {
+    sampleRtt(tcb, seg, seg.ack);
+    tcb.sndUna = seg.ack;
+    tcb.unackedSince = undefined;
+    establish(tcb, seg);
+    tcb.ackNow = true;
+    tcb.events?.connected();
+    // Data or FIN in the SYN-ACK goes through the sixth step on (rare, but legal).
+    if (seg.payload.length > 0 || hasFin(seg)) {
+      receiveText(tcb, { ...seg, seq: seqAdd(seg.seq, 1) });
+    }
+    layer.timers.restartRetransmit(tcb);
+    output(tcb);
+    return;
+  }
+  // Simultaneous open (MUST-10): SYN-RECEIVED, answering with SYN-ACK.
+  tcb.setState(synReceived(false));
+  tcb.sndWnd = seg.window;
+  sendSyn(tcb);
+}
+
+/** RTT sample for an ACK of new data: from TSecr (RFC 7323 4.1) or the one timed segment (Karn). */
+function sampleRtt(tcb: Tcb, seg: Segment, ack: number): number | undefined {
+  const now = tcb.now;
+  let rtt: number | undefined;
+  const ts = seg.options.timestamp;
+  if (tcb.tsOk && ts !== undefined && ts.echo !== 0) {
+    const sent = (ts.echo - tcb.tsOffset) >>> 0;
+    const elapsed = ((Math.floor(now) >>> 0) - sent) >>> 0;
+    if (elapsed < 0x7fffffff) rtt = Math.max(1, elapsed);
+  } else if (tcb.rttSeq !== undefined && seqGt(ack, tcb.rttSeq)) {
+    rtt = Math.max(1, now - tcb.rttTime);
+    tcb.rttSeq = undefined;
+  }
+  // Karn (MUST-18): no sample from a timed-out (backed-off) exchange unless timestamps tell.
+  if (rtt !== undefined && (tcb.backoffs === 0 || tcb.tsOk)) tcb.rtt.sample(rtt);
+  return rtt;
+}
+
+/** RFC 5961 3.2, 4.2, 5.2: the challenge ACK, rate limited like Linux's tcp_challenge_ack_limit. */
+function challengeAck(tcb: Tcb): void {
+  const layer = tcb.layer;
+  if (!layer.challengeAcks.take(tcb.now)) {
+    layer.counters.challengeAcksLimited.value++;
+    return;
+  }
+  layer.counters.challengeAcks.value++;
+  sendAck(tcb);
+}
+
+/** RFC 9293 3.10.7.4: the four-case acceptability test. */
+function acceptable(tcb: Tcb, seg: Segment, len: number): boolean {
+  const wnd = Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt));
+  const nxt = tcb.rcvNxt;
+  if (len === 0) return wnd === 0 ? seg.seq === nxt : seqInWindow(seg.seq, nxt, wnd);
+  if (wnd === 0) return false;
+  return seqInWindow(seg.seq, nxt, wnd) || seqInWindow(seqAdd(seg.seq, len - 1), nxt, wnd);
+}
+
+/** RFC 9293 3.10.7.4 for SYN-RECEIVED and the synchronized states. */
+function synchronized(tcb: Tcb, seg: Segment): void {
+  const layer = tcb.layer;
+  const drops = layer.counters.drops;
+  const state = tcb.state;
+  // A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost; send it again.
+  if (state.name === 'SYN-RECEIVED' && hasSyn(seg) && !hasAck(seg) && seg.seq === tcb.irs) {
+    sendSyn(tcb);
+    return;
+  }
+  const len = segLen(seg);
+  // RFC 7323 5.3 R1: PAWS, before the sequence check.
+  const ts = seg.options.timestamp;
+  if (tcb.tsOk && ts !== undefined && !hasRst(seg) && seqLt(ts.value, tcb.tsRecent)) {
+    if (tcb.now - tcb.tsRecentAge > PAWS_IDLE) {
+      tcb.tsRecent = ts.value;
+    } else {
+      drops.drop('paws');
+      tcb.ackNow = true;
+      output(tcb);
+      return;
+    }
+  }
+  // First: sequence number.
+  if (!acceptable(tcb, seg, len)) {
+    if (hasRst(seg)) {
+      drops.drop('rst-out-of-window');
+      return;
+    }
+    drops.drop('out-of-window');
+    if (state.name === 'TIME-WAIT' && hasFin(seg)) layer.timers.startTimeWait(tcb);
+    tcb.ackNow = true;
+    output(tcb);
+    return;
+  }
+  // RFC 7323 4.3: remember the timestamp of the segment that the next ACK covers.
+  if (
+    tcb.tsOk &&
+    ts !== undefined &&
+    seqLe(seg.seq, tcb.rcvNxt) &&
+    seqGt(seqAdd(seg.seq, Math.max(len, 1)), tcb.rcvNxt)
+  ) {
+    tcb.tsRecent = ts.value;
+    tcb.tsRecentAge = tcb.now;
+  } else if (tcb.tsOk && ts !== undefined && seqLe(seg.seq, tcb.rcvNxt) && seqGt(ts.value, tcb.tsRecent)) {
+    tcb.tsRecent = ts.value;
+    tcb.tsRecentAge = tcb.now;
+  }
+  // Second: RST (RFC 5961 3.2: only an exact match resets; else a challenge ACK).
+  if (hasRst(seg)) {
+    if (seg.seq !== tcb.rcvNxt) {
+      drops.drop('rst-challenged');
+      challengeAck(tcb);
+      return;
+    }
+    layer.counters.resetsReceived.value++;
+    switch (state.name) {
+      case 'SYN-RECEIVED':
+        // Passive: back to LISTEN (the listener keeps listening); active: refused.
+        tcb.destroy(state.passive ? 'ECONNRESET' : 'ECONNREFUSED');
+        return;
+      case 'ESTABLISHED':
+      case 'FIN-WAIT-1':
+      case 'FIN-WAIT-2':
+      case 'CLOSE-WAIT':
+        tcb.destroy('ECONNRESET');
+        return;
+      default:
+        tcb.destroy();
+        return;
+    }
+  }
+  // Fourth: SYN in a synchronized state (RFC 5961 4.2): challenge ACK.
+  if (hasSyn(seg)) {
+    drops.drop('syn-challenged');
+    challengeAck(tcb);
+    return;
+  }
+  // Fifth: ACK.
+  if (!hasAck(seg)) {
+    drops.drop('no-ack');
+    return;
+  }
+  // RFC 5961 5.2: acceptable if SND.UNA - MAX.SND.WND =< SEG.ACK =< SND.NXT.
+  if (seqGt(seg.ack, tcb.sndMax) || seqLt(seg.ack, seqAdd(tcb.sndUna, -Math.max(tcb.maxSndWnd, 1)))) {
+    if (state.name === 'SYN-RECEIVED') {
+      layer.sendReset(seg);
+    } else {
+      drops.drop('ack-challenged');
+      challengeAck(tcb);
+    }
+    return;
+  }
+  if (state.name === 'SYN-RECEIVED') {
+    if (!seqGt(seg.ack, tcb.sndUna)) {
+      layer.sendReset(seg);
+      return;
+    }
+    establish(tcb, seg);
+    if (state.passive) {
+      const l = tcb.listener;
+      tcb.listener = undefined;
+      l?.embryonicDone(tcb, true);
+    } else {
+      tcb.events?.connected();
+    }
+  }
+  if (!processAck(tcb, seg, len)) return;
+  // Sixth (URG) is not implemented: urgent data is delivered inline, as the data it is.
+  // Seventh and eighth: text and FIN.
+  receiveText(tcb, seg);
+  output(tcb);
+}
+
+/**
+ * The ACK of the fifth step for ESTABLISHED and the closing states: SND.UNA and the send buffer,
+ * the RTT, the send window (SND.WL1/WL2), loss recovery, and the state changes our FIN's ACK makes.
+ * Returns false when the connection ended.
+ */
+function processAck(tcb: Tcb, seg: Segment, len: number): boolean {
+  const ack = seg.ack;
+  const layer = tcb.layer;
+  const scaledWindow = seg.window << tcb.sndWscale;
+  const duplicate = isDuplicateAck(tcb, ack, scaledWindow, len);
+  let acked = 0;
+  let rtt: number | undefined;
+  if (seqGt(ack, tcb.sndUna)) {
+    rtt = sampleRtt(tcb, seg, ack);
+    acked = seqDiff(ack, tcb.sndUna);
+    const data = Math.max(0, Math.min(tcb.sendBuffer.length, seqDiff(ack, tcb.sndBufSeq)));
+    if (data > 0) {
+      tcb.sendBuffer.consume(data);
+      tcb.sndBufSeq = seqAdd(tcb.sndBufSeq, data);
+      tcb.stats.bytesAcked += data;
+    }
+    tcb.sndUna = ack;
+    if (seqLt(tcb.sndNxt, ack)) tcb.sndNxt = ack;
+    tcb.backoffs = 0;
+    tcb.persistBackoff = 0;
+    tcb.unackedSince = tcb.flightSize > 0 ? tcb.now : undefined;
+    if (data > 0) tcb.events?.writable();
+  }
+  // RFC 9293 3.10.7.4: update the send window from the most recent segment.
+  if (seqLt(tcb.sndWl1, seg.seq) || (tcb.sndWl1 === seg.seq && seqLe(tcb.sndWl2, ack))) {
+    const opened = tcb.sndWnd === 0 && scaledWindow > 0;
+    tcb.sndWnd = scaledWindow;
+    tcb.maxSndWnd = Math.max(tcb.maxSndWnd, scaledWindow);
+    tcb.sndWl1 = seg.seq;
+    tcb.sndWl2 = ack;
+    if (opened && tcb.rtxMode === 'persist') {
+      layer.stack.cancel(tcb.rtxTimer);
+      tcb.persistBackoff = 0;
+    }
+  }
+  onAckReceived(tcb, acked, duplicate, rtt);
+  if (acked > 0) layer.timers.restartRetransmit(tcb);
+  const finAcked = tcb.finQueued && seqGt(tcb.sndMax, finSeq(tcb)) && tcb.sndUna === tcb.sndMax;
+  switch (tcb.state.name) {
+    case 'FIN-WAIT-1':
+      if (finAcked) {
+        tcb.setState(FIN_WAIT_2);
+        layer.timers.startFinWait2(tcb);
+      }
+      break;
+    case 'CLOSING':
+      if (finAcked) {
+        tcb.setState(TIME_WAIT);
+        layer.timers.startTimeWait(tcb);
+      }
+      break;
+    case 'LAST-ACK':
+      if (finAcked) {
+        tcb.destroy();
+        return false;
+      }
+      break;
+    default:
+      break;
+  }
+  return true;
+}
+
+/** Seventh and eighth steps: queue the data, choose when to ACK, and act on an in-order FIN. */
+function receiveText(tcb: Tcb, seg: Segment): void {
+  const rq = tcb.receiveQueue;
+  const fin = hasFin(seg);
+  if (seg.payload.length === 0 && !fin) return;
+  const state = tcb.state.name;
+  if (!acceptsData(tcb.state)) {
+    // CLOSE-WAIT, CLOSING, LAST-ACK, TIME-WAIT: the peer's FIN is already in; nothing more comes.
+    if (fin && state === 'TIME-WAIT') {
+      tcb.ackNow = true;
+      tcb.layer.timers.startTimeWait(tcb);
+    }
+    return;
+  }
+  if (tcb.orphaned && seg.payload.length > 0) {
+    // RFC 9293 3.6 (SHLD-3), RFC 2525 2.17: data for a closed socket is lost: say so with RST.
+    tcb.layer.counters.resetsSent.value++;
+    tcb.layer.sendRstFor(tcb);
+    tcb.destroy();
+    return;
+  }
+  // Trim to the window (RFC 9293 3.10.7.4 first step: "only the portion within the window").
+  const room = seqDiff(tcb.rcvAdv, seg.seq);
+  let payload = seg.payload;
+  let withFin = fin;
+  if (payload.length > room) {
+    payload = payload.subarray(0, Math.max(0, room));
+    withFin = false;
+  }
+  const expected = rq.rcvNxt;
+  const finBefore = rq.finReceived;
+  const hadHole = rq.hasOutOfOrder;
+  const readable = rq.insert(seg.seq, payload, withFin);
+  tcb.stats.dataSegsIn += payload.length > 0 ? 1 : 0;
+  tcb.stats.bytesReceived += readable;
+  if (rq.droppedSegments > 0) {
+    tcb.layer.counters.oooDropped.value += rq.droppedSegments;
+    rq.droppedSegments = 0;
+  }
+  // ACK policy (RFC 9293 3.8.6.3, RFC 5681 4.2): at once for out-of-order data or a filled hole
+  // (so the sender learns fast), for the first segments (quick-ack), and after two full segments;
+  // otherwise within DELAYED_ACK.
+  if (seg.seq !== expected || hadHole || rq.hasOutOfOrder || payload.length === 0) {
+    tcb.ackNow = true;
+  } else {
+    tcb.unackedBytes += payload.length;
+    if (tcb.quickAcks > 0) {
+      tcb.quickAcks--;
+      tcb.ackNow = true;
+    } else if (tcb.unackedBytes >= 2 * tcb.rcvMss) {
+      tcb.ackNow = true;
+    } else {
+      tcb.layer.timers.armDelayedAck(tcb);
+    }
+  }
+  if (readable > 0) tcb.events?.readable();
+  if (!finBefore && rq.finReceived) peerFin(tcb);
+}
+
+/** Eighth step: the peer's FIN is in sequence. */
+function peerFin(tcb: Tcb): void {
+  const layer = tcb.layer;
+  tcb.ackNow = true;
+  switch (tcb.state.name) {
+    case 'SYN-RECEIVED':
+    case 'ESTABLISHED':
+      tcb.setState(CLOSE_WAIT);
+      break;
+    case 'FIN-WAIT-1': {
+      const finAcked = tcb.sndUna === tcb.sndMax;
+      if (finAcked) {
+        tcb.setState(TIME_WAIT);
+        layer.timers.startTimeWait(tcb);
+      } else {
+        tcb.setState(CLOSING);
+      }
+      break;
+    }
+    case 'FIN-WAIT-2':
+      tcb.setState(TIME_WAIT);
+      layer.timers.startTimeWait(tcb);
+      break;
+    default:
+      break;
+  }
+  tcb.events?.ended();
+  if (tcb.state.name === 'TIME-WAIT') {
+    // The final ACK goes now; TIME-WAIT then only answers retransmitted FINs.
+    sendAck(tcb);
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * A listening socket (passive OPEN, RFC 9293 3.10.1): the SYN queue (connections in SYN-RECEIVED),
+ * the accept queue (ESTABLISHED, not yet accepted), both bounded by the backlog, and SYN cookies
+ * (RFC 4987 3.6) when the SYN queue overflows, so that a SYN flood costs no state.
+ */
+import type { Ipv4Addr } from '../../wire/address.ts';
+import { errno } from '../errno.ts';
+import type { Timer } from '../timers.ts';
+import type { Segment } from './segment.ts';
+import { hasAck, hasRst, hasSyn } from './segment.ts';
+import { SYN_COOKIE_PERIOD_MS } from './syn-cookies.ts';
+import type { Tcb } from './tcb.ts';
+import type { TcpLayer } from './tcp-layer.ts';
+import { TcpSocket } from './tcp-socket.ts';
+
+/** Linux's default listen backlog (SOMAXCONN) and the smallest SYN queue. */
+export const DEFAULT_BACKLOG = 4096;
+const MIN_SYN_QUEUE = 8;
+
+export interface ListenOptions {
+  port: number;
+  /** Local address; 0 or absent for every address. */
+  address?: Ipv4Addr;
+  /** Bound of the accept queue (and of the SYN queue); default 4096 (Linux SOMAXCONN). */
+  backlog?: number;
+}
+
+export class TcpListener {
+  readonly address: Ipv4Addr;
+  readonly port: number;
+  readonly backlog: number;
+  /** Called (from a stack entry) when connections wait in the accept queue. */
+  onConnection: (() => void) | undefined;
+  private readonly synQueue = new Set<Tcb>();
+  private readonly acceptQueue: TcpSocket[] = [];
+  private open = true;
+  /** When cookies were last sent: only then is a cookie ACK worth checking (as Linux). */
+  private lastCookie = Number.NEGATIVE_INFINITY;
+  private readonly notifyTimer: Timer;
+
+  constructor(
+    private readonly layer: TcpLayer,
+    options: ListenOptions,
+  ) {
+    this.address = options.address ?? 0;
+    this.port = options.port;
+    this.backlog = Math.max(1, Math.min(options.backlog ?? DEFAULT_BACKLOG, 65535));
+    this.notifyTimer = layer.stack.createTimer(() => {
+      if (this.open && this.acceptQueue.length > 0) this.onConnection?.();
+    });
+  }
+
+  /** Connections in SYN-RECEIVED. */
+  get pending(): number {
+    return this.synQueue.size;
+  }
+
+  /** Connections waiting for `accept`. */
+  get queued(): number {
+    return this.acceptQueue.length;
+  }
+
+  /** The next established connection, or undefined. */
+  accept(): TcpSocket | undefined {
+    if (!this.open) throw errno('EBADF', 'listener is closed');
+    return this.acceptQueue.shift();
+  }
+
+  /** Stops listening: half-open connections are dropped, unaccepted ones reset (as Linux). */
+  close(): void {
+    if (!this.open) return;
+    this.open = false;
+    this.layer.stack.run(() => {
+      this.layer.unlisten(this);
+      for (const tcb of [...this.synQueue]) this.layer.abortTcb(tcb);
+      for (const s of this.acceptQueue.splice(0)) s.abort();
+      this.layer.stack.cancel(this.notifyTimer);
+    });
+  }
+
+  /** A segment for this listener with no connection (RFC 9293 3.10.7.2, LISTEN). */
+  input(seg: Segment): void {
+    const layer = this.layer;
+    const drops = layer.counters.drops;
+    // "first check for an RST: An incoming RST segment could not be valid ... ignore it".
+    if (hasRst(seg)) {
+      drops.drop('listen-rst');
+      return;
+    }
+    if (hasAck(seg)) {
+      // "second, check for an ACK": a SYN cookie's ACK, or else answered with a reset.
+      if (!hasSyn(seg) && this.cookieAck(seg)) return;
+      layer.sendReset(seg);
+      return;
+    }
+    if (!hasSyn(seg)) {
+      drops.drop('listen-no-syn');
+      return;
+    }
+    // Third: a SYN.
+    if (this.acceptQueue.length >= this.backlog) {
+      // Linux drops SYNs while the accept queue is full: the peer retries later.
+      layer.counters.listenOverflows.value++;
+      return;
+    }
+    if (this.synQueue.size >= Math.max(MIN_SYN_QUEUE, this.backlog)) {
+      this.lastCookie = layer.stack.now();
+      layer.counters.cookiesSent.value++;
+      layer.sendCookieSynAck(seg);
+      return;
+    }
+    const tcb = layer.acceptSyn(seg, this);
+    if (tcb !== undefined) this.synQueue.add(tcb);
+  }
+
+  private cookieAck(seg: Segment): boolean {
+    const layer = this.layer;
+    if (layer.stack.now() - this.lastCookie > 2 * SYN_COOKIE_PERIOD_MS) return false;
+    if (this.acceptQueue.length >= this.backlog) {
+      layer.counters.listenOverflows.value++;
+      return true;
+    }
+    const tcb = layer.acceptCookie(seg, this);
+    if (tcb === undefined) {
+      layer.counters.cookiesFailed.value++;
+      return false;
+    }
+    layer.counters.cookiesValid.value++;
+    this.embryonicDone(tcb, true);
+    return true;
+  }
+
+  /** A connection of ours left SYN-RECEIVED: to the accept queue when established. */
+  embryonicDone(tcb: Tcb, established: boolean): void {
+    this.synQueue.delete(tcb);
+    if (!established) return;
+    if (!this.open) {
+      this.layer.abortTcb(tcb);
+      return;
+    }
+    this.acceptQueue.push(new TcpSocket(this.layer, tcb));
+    if (!this.notifyTimer.scheduled) this.layer.stack.schedule(this.notifyTimer, this.layer.stack.now());
+  }
+}

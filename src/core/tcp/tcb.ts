@@ -1,0 +1,249 @@
+/**
+ * The transmission control block (RFC 9293 3.3.1): one connection's send and receive sequence
+ * variables, the options negotiated in the handshake, its buffers, congestion state and timers.
+ * Segment arrival is in input.ts, what to send in output.ts, timer expiry in timers.ts; this file
+ * holds the state and the transitions that several of them share (entering a state, closing).
+ */
+import type { Ipv4Addr } from '../../wire/address.ts';
+import type { Ipv4Path } from '../ip/ipv4-types.ts';
+import type { Instant } from '../time.ts';
+import type { Timer } from '../timers.ts';
+import { type CongestionControl, createCongestionControl } from './congestion/controller.ts';
+import { ReceiveQueue } from './receive-queue.ts';
+import { RttEstimator } from './rtt.ts';
+import { SendBuffer } from './send-buffer.ts';
+import type { Seq } from './seq.ts';
+import { closed, type TcpState } from './state.ts';
+import type { TcpLayer } from './tcp-layer.ts';
+
+/** RFC 9293 3.7.1 (MUST-15): the send MSS when the peer sent no MSS option (IPv4). */
+export const DEFAULT_MSS = 536;
+/** Linux's initial SO_SNDBUF / SO_RCVBUF (tcp_wmem[1], tcp_rmem[1]). */
+export const DEFAULT_SEND_BUFFER = 16 * 1024 * 1024;
+export const DEFAULT_RECEIVE_BUFFER = 128 * 1024;
+/** Linux's tcp_rmem[2]: the most receive-buffer auto-tuning grows to. */
+export const MAX_RECEIVE_BUFFER = 6 * 1024 * 1024;
+
+/** What a connection tells its socket; called from within stack entries. */
+export interface TcbEvents {
+  /** The handshake completed (ESTABLISHED). */
+  connected(): void;
+  /** In-order data (or the end of it) became readable. */
+  readable(): void;
+  /** Send buffer space became free. */
+  writable(): void;
+  /** The peer's FIN arrived in sequence: no more data will come. */
+  ended(): void;
+  /** The connection is gone; `error` is a Node errno code when it did not end normally. */
+  closed(error: string | undefined): void;
+}
+
+export interface KeepaliveOptions {
+  enabled: boolean;
+  /** Idle time before the first probe (MUST-28: default 2 hours). */
+  idle: number;
+  /** Time between unanswered probes. */
+  interval: number;
+  /** Unanswered probes before the connection is declared dead. */
+  count: number;
+}
+
+/** Loss recovery in progress: NewReno / SACK fast recovery until `point` is acknowledged. */
+export interface Recovery {
+  /** RFC 6582 "recover": the highest sequence number sent when recovery began. */
+  point: Seq;
+}
+
+export class Tcb {
+  state: TcpState = closed();
+  events: TcbEvents | undefined;
+  /** The listener that created this connection (passive open), until it is accepted. */
+  listener: { embryonicDone(tcb: Tcb, established: boolean): void } | undefined;
+  /** The user closed the socket: no one reads any more (orphan). */
+  orphaned = false;
+
+  // ---- endpoints ----
+  localAddr: Ipv4Addr = 0;
+  localPort = 0;
+  remoteAddr: Ipv4Addr = 0;
+  remotePort = 0;
+  path: Ipv4Path | undefined;
+
+  // ---- send sequence variables (RFC 9293 3.3.1) ----
+  iss: Seq = 0;
+  sndUna: Seq = 0;
+  sndNxt: Seq = 0;
+  /** The highest sequence number sent (SND.NXT before a go-back-N rewind after a timeout). */
+  sndMax: Seq = 0;
+  /** SND.WND, in bytes (scaled). */
+  sndWnd = 0;
+  /** The largest window the peer has offered (RFC 9293 3.8.6.2.1 Max(SND.WND); RFC 5961 5.2). */
+  maxSndWnd = 0;
+  sndWl1: Seq = 0;
+  sndWl2: Seq = 0;
+  /** Sequence number of the first byte of the send buffer. */
+  sndBufSeq: Seq = 0;
+  /** The user asked for a FIN after the queued data (CLOSE / shutdown). */
+  finQueued = false;
+
+  // ---- receive sequence variables ----
+  irs: Seq = 0;
+  /** The right edge of the window last advertised (RCV.NXT + RCV.WND when it was sent). */
+  rcvAdv: Seq = 0;
+
+  // ---- options (RFC 9293 3.7.1, RFC 7323, RFC 2018) ----
+  /** Effective send MSS (data bytes per segment). */
+  mss = DEFAULT_MSS;
+  /** The MSS the peer announced (or the default), before the path MTU clamp. */
+  peerMss = DEFAULT_MSS;
+  /** The MSS we announce (our receive MSS). */
+  rcvMss = DEFAULT_MSS;
+  /** Window scale shifts: what we apply to the peer's windows and to ours (RFC 7323 2). */
+  sndWscale = 0;
+  rcvWscale = 0;
+  tsOk = false;
+  /** TS.Recent and when it was recorded (RFC 7323 4.3, 5.5). */
+  tsRecent = 0;
+  tsRecentAge: Instant = 0;
+  /** Added to our clock in TSval, random per connection (RFC 7323 5.4). */
+  tsOffset = 0;
+  sackOk = false;
+
+  // ---- buffers ----
+  readonly sendBuffer = new SendBuffer(DEFAULT_SEND_BUFFER);
+  readonly receiveQueue = new ReceiveQueue(0, DEFAULT_RECEIVE_BUFFER);
+  /** SO_RCVBUF: the window we offer is what is left of it. */
+  rcvBuf = DEFAULT_RECEIVE_BUFFER;
+  /** The user set SO_RCVBUF: no auto-tuning (as Linux). */
+  rcvBufLocked = false;
+  /** Receive auto-tuning: bytes read by the application since `rcvSpaceTime`. */
+  rcvSpaceCopied = 0;
+  rcvSpaceTime: Instant = 0;
+
+  // ---- retransmission and congestion ----
+  readonly rtt = new RttEstimator();
+  cc: CongestionControl;
+  recovery: Recovery | undefined;
+  /** The recovery point of the last recovery or timeout (RFC 6582 3.2 step 2, 4.1). */
+  lastRecoveryPoint: Seq | undefined;
+  /** The path MTU learned from ICMP (RFC 1191), when below the interface MTU. */
+  pmtu: number | undefined;
+  dupAcks = 0;
+  /** Consecutive timeouts without progress (the retransmission count of tcp_info). */
+  backoffs = 0;
+  /** Karn's algorithm without timestamps: one segment timed at a time. */
+  rttSeq: Seq | undefined;
+  rttTime: Instant = 0;
+  /** When the oldest unacknowledged data was first sent, for the user timeout (RFC 5482). */
+  unackedSince: Instant | undefined;
+  lastSend: Instant = 0;
+  lastReceive: Instant = 0;
+  /** A soft ICMP error (RFC 1122 4.2.3.9) reported only if the connection then times out. */
+  softError: string | undefined;
+
+  // ---- delayed ACK (RFC 9293 3.8.6.3) ----
+  ackNow = false;
+  /** Bytes received since the last ACK sent. */
+  unackedBytes = 0;
+  /** ACKs still to be sent without delay (quick-ack at the start, as Linux). */
+  quickAcks = 8;
+
+  // ---- zero-window probing ----
+  persistBackoff = 0;
+
+  // ---- keepalive, user timeout, linger ----
+  keepalive: KeepaliveOptions = { enabled: false, idle: 2 * 3600_000, interval: 75_000, count: 9 };
+  keepaliveProbes = 0;
+  /** RFC 5482 user timeout in ms; 0 uses the retry counts. */
+  userTimeout = 0;
+  noDelay = false;
+  /** SO_LINGER with 0 seconds: close sends a RST. */
+  lingerZero = false;
+
+  // ---- statistics (tcp_info) ----
+  stats = {
+    segsOut: 0,
+    segsIn: 0,
+    dataSegsOut: 0,
+    dataSegsIn: 0,
+    bytesSent: 0,
+    bytesRetrans: 0,
+    bytesAcked: 0,
+    bytesReceived: 0,
+    totalRetrans: 0,
+    lost: 0,
+    dsackDups: 0,
+  };
+
+  // ---- timers (made once, moved) ----
+  readonly rtxTimer: Timer;
+  readonly delackTimer: Timer;
+  readonly keepaliveTimer: Timer;
+  readonly waitTimer: Timer;
+  /** What `rtxTimer` is armed for. */
+  rtxMode: 'rto' | 'persist' = 'rto';
+
+  constructor(
+    readonly layer: TcpLayer,
+    ccName: string,
+  ) {
+    const now = layer.stack.now();
+    this.cc = createCongestionControl(ccName, DEFAULT_MSS, now);
+    this.rtxTimer = layer.stack.createTimer(() => layer.timers.onRetransmit(this));
+    this.delackTimer = layer.stack.createTimer(() => layer.timers.onDelayedAck(this));
+    this.keepaliveTimer = layer.stack.createTimer(() => layer.timers.onKeepalive(this));
+    this.waitTimer = layer.stack.createTimer(() => layer.timers.onWait(this));
+    this.lastReceive = now;
+    this.rcvSpaceTime = now;
+  }
+
+  get now(): Instant {
+    return this.layer.stack.now();
+  }
+
+  /** Bytes sent and not yet acknowledged (SYN and FIN count one). */
+  get flightSize(): number {
+    return (this.sndMax - this.sndUna) >>> 0;
+  }
+
+  /** Whether our SYN has been acknowledged. */
+  get synAcked(): boolean {
+    return this.sndUna !== this.iss;
+  }
+
+  /** RCV.NXT. */
+  get rcvNxt(): Seq {
+    return this.receiveQueue.rcvNxt;
+  }
+
+  /** TSval for a segment sent now (RFC 7323 5.4: a clock of about 1 ms plus a random offset). */
+  tsNow(): number {
+    return (Math.floor(this.now) + this.tsOffset) >>> 0;
+  }
+
+  setState(s: TcpState): void {
+    this.state = s;
+  }
+
+  /**
+   * Ends the connection: timers stop, the block leaves the connection table, the socket hears
+   * `closed(error)`. RFC 9293 MUST-12: `error` tells an abort from a normal close.
+   */
+  destroy(error?: string): void {
+    if (this.state.name === 'CLOSED' && !this.layer.owns(this)) return;
+    const wasEmbryonic = this.listener !== undefined;
+    this.state = closed(error);
+    const stack = this.layer.stack;
+    stack.cancel(this.rtxTimer);
+    stack.cancel(this.delackTimer);
+    stack.cancel(this.keepaliveTimer);
+    stack.cancel(this.waitTimer);
+    this.layer.remove(this);
+    if (wasEmbryonic) {
+      const l = this.listener!;
+      this.listener = undefined;
+      l.embryonicDone(this, false);
+    }
+    this.events?.closed(error);
+  }
+}

@@ -1,0 +1,585 @@
+/**
+ * TCP in the stack (`stack.tcp`): the IPv4 protocol handler for protocol 6. It checks and parses
+ * segments, finds their connection or listener (demux.ts), answers segments for no connection with
+ * a RST and keeps no state for them (RFC 9293 3.10.7.1), takes ICMP errors to the connection they
+ * concern (RFC 5927, RFC 1122 4.2.3.9), and opens connections (`listen`, `connect`).
+ */
+import { IPV4_BROADCAST, type Ipv4Addr, ipv4IsMulticast } from '../../wire/address.ts';
+import { readU16, readU32 } from '../../wire/bytes.ts';
+import {
+  ICMPV4_DEST_UNREACHABLE,
+  UNREACH_FRAG_NEEDED,
+  UNREACH_PORT,
+  UNREACH_PROTOCOL,
+} from '../../wire/icmpv4.ts';
+import { MAX_HEADROOM, PacketBuffer } from '../../wire/packet-buffer.ts';
+import { TCP_ACK, TCP_RST, TCP_SYN, type TcpError, TcpView } from '../../wire/tcp.ts';
+import { parseTcpOptions, type TcpOptions } from '../../wire/tcp-options.ts';
+import type { Counter, DropCounters } from '../counters.ts';
+import { errno, icmpv4Errno } from '../errno.ts';
+import type { Ipv4ErrorReport, Ipv4Packet, Ipv4Protocol } from '../ip/ipv4-types.ts';
+import { type HashKey, keyedHash, randomHashKey } from '../keyed-hash.ts';
+import type { Stack } from '../stack.ts';
+import { MINUTE } from '../time.ts';
+import { TokenBucket } from '../token-bucket.ts';
+import { EphemeralPorts } from '../udp/ephemeral-ports.ts';
+import {
+  type CongestionControl,
+  createCongestionControl,
+  DEFAULT_CONGESTION_CONTROL,
+} from './congestion/controller.ts';
+import { ConnectionTable, ListenerTable } from './demux.ts';
+import type { FourTuple } from './four-tuple.ts';
+import { negotiate, segmentArrives, updateMss } from './input.ts';
+import { IsnGenerator } from './isn.ts';
+import { type ListenOptions, TcpListener } from './listener.ts';
+import { output, routeOf, sendRst, sendSyn, transmit } from './output.ts';
+import { hasAck, hasRst, hasSyn, type Segment, segLen } from './segment.ts';
+import { seqAdd, seqGe, seqGt, seqLt } from './seq.ts';
+import { ESTABLISHED, SYN_SENT, synReceived } from './state.ts';
+import {
+  decodeCookieTsecr,
+  encodeCookieTsval,
+  SYN_COOKIE_MSS_TABLE,
+  SynCookies,
+  synCookieMssIndex,
+} from './syn-cookies.ts';
+import { MAX_RECEIVE_BUFFER, Tcb } from './tcb.ts';
+import { TcpSocket } from './tcp-socket.ts';
+import { TcpTimers } from './timers.ts';
+
+export type TcpDropReason =
+  | TcpError
+  | 'bad-checksum'
+  | 'not-unicast'
+  | 'bad-source'
+  | 'bad-ack'
+  | 'rst-without-ack'
+  | 'no-syn'
+  | 'paws'
+  | 'out-of-window'
+  | 'rst-out-of-window'
+  | 'rst-challenged'
+  | 'syn-challenged'
+  | 'ack-challenged'
+  | 'no-ack'
+  | 'listen-rst'
+  | 'listen-no-syn'
+  | 'no-connection'
+  | 'icmp-unknown'
+  | 'icmp-out-of-window';
+
+export interface ConnectOptions {
+  address: Ipv4Addr;
+  port: number;
+  localAddress?: Ipv4Addr;
+  localPort?: number;
+  noDelay?: boolean;
+  congestionControl?: string;
+}
+
+/** The counters of the TCP layer (nstat's Tcp* and TcpExt* in spirit). */
+export interface TcpCounters {
+  drops: DropCounters<TcpDropReason>;
+  segmentsIn: Counter;
+  segmentsSent: Counter;
+  resetsSent: Counter;
+  resetsReceived: Counter;
+  established: Counter;
+  challengeAcks: Counter;
+  challengeAcksLimited: Counter;
+  cookiesSent: Counter;
+  cookiesValid: Counter;
+  cookiesFailed: Counter;
+  listenOverflows: Counter;
+  oooDropped: Counter;
+  keepalives: Counter;
+  noRoute: Counter;
+  timeWaitReused: Counter;
+  pmtuUpdates: Counter;
+}
+
+/** The window scale we offer: enough for the largest receive buffer auto-tuning reaches. */
+function windowScaleFor(bytes: number): number {
+  let shift = 0;
+  while (shift < 14 && 0xffff << shift < bytes) shift++;
+  return shift;
+}
+
+export class TcpLayer implements Ipv4Protocol {
+  /** Maximum segment lifetime: 60 s, so TIME-WAIT (2 MSL, MUST-13) lasts 2 minutes; configurable. */
+  msl = MINUTE;
+  /** The algorithm new connections use. */
+  congestionControl: string = DEFAULT_CONGESTION_CONTROL;
+  readonly timers = new TcpTimers(this);
+  readonly counters: TcpCounters;
+  readonly ports: EphemeralPorts;
+  /** RFC 5961 7: challenge ACKs per second, as Linux's tcp_challenge_ack_limit (1000). */
+  readonly challengeAcks: TokenBucket;
+  readonly rcvWscale = windowScaleFor(MAX_RECEIVE_BUFFER);
+  private readonly connections = new ConnectionTable<Tcb>();
+  private readonly listeners = new ListenerTable<TcpListener>();
+  private readonly isn: IsnGenerator;
+  private readonly cookies: SynCookies;
+  /** Key of the per-connection timestamp offsets (RFC 7323 5.4), also right for cookie connections. */
+  private readonly tsKey: HashKey;
+
+  constructor(readonly stack: Stack) {
+    const c = stack.counters;
+    this.counters = {
+      drops: c.drops('tcp.rx.drop'),
+      segmentsIn: c.get('tcp.rx.segments'),
+      segmentsSent: c.get('tcp.tx.segments'),
+      resetsSent: c.get('tcp.tx.resets'),
+      resetsReceived: c.get('tcp.rx.resets'),
+      established: c.get('tcp.established'),
+      challengeAcks: c.get('tcp.tx.challenge-acks'),
+      challengeAcksLimited: c.get('tcp.tx.challenge-acks-limited'),
+      cookiesSent: c.get('tcp.syncookies.sent'),
+      cookiesValid: c.get('tcp.syncookies.valid'),
+      cookiesFailed: c.get('tcp.syncookies.failed'),
+      listenOverflows: c.get('tcp.listen.overflows'),
+      oooDropped: c.get('tcp.rx.ooo-dropped'),
+      keepalives: c.get('tcp.tx.keepalives'),
+      noRoute: c.get('tcp.tx.no-route'),
+      timeWaitReused: c.get('tcp.time-wait.reused'),
+      pmtuUpdates: c.get('tcp.pmtu.updates'),
+    };
+    const rng = stack.env.rng;
+    this.isn = new IsnGenerator(rng);
+    this.cookies = new SynCookies(rng);
+    this.tsKey = randomHashKey(rng);
+    this.ports = new EphemeralPorts(rng);
+    this.challengeAcks = new TokenBucket(1000, 1000, stack.now());
+  }
+
+  // ---- user calls ----
+
+  /** Passive OPEN: a listener on `port` (EADDRINUSE when taken). */
+  listen(options: ListenOptions): TcpListener {
+    const { port } = options;
+    const address = options.address ?? 0;
+    if (!Number.isInteger(port) || port < 1 || port > 0xffff) throw errno('EINVAL', `bad port ${port}`);
+    if (address !== 0 && !this.stack.ipv4.isLocal(address) && address >>> 24 !== 127) {
+      throw errno('EADDRNOTAVAIL', 'address is not local');
+    }
+    if (this.listeners.conflicts(address, port)) throw errno('EADDRINUSE', `port ${port} in use`);
+    const l = new TcpListener(this, { ...options, address });
+    this.listeners.add(l);
+    return l;
+  }
+
+  /** Active OPEN: sends a SYN; the socket's `onConnect` or `onClose(err)` tells the outcome. */
+  connect(options: ConnectOptions): TcpSocket {
+    return this.stack.run(() => {
+      const { address, port } = options;
+      if (!Number.isInteger(port) || port < 1 || port > 0xffff) throw errno('EINVAL', `bad port ${port}`);
+      // MUST-46: no OPEN to a broadcast or multicast address.
+      if (
+        address === 0 ||
+        address === IPV4_BROADCAST ||
+        ipv4IsMulticast(address) ||
+        this.stack.ipv4.isDirectedBroadcast(address)
+      ) {
+        throw errno('EINVAL', 'not a unicast address');
+      }
+      const path = this.stack.ipv4.route(address, options.localAddress ? { src: options.localAddress } : {});
+      if (typeof path === 'string') throw errno(path, 'no route');
+      // MUST-44: the source address comes from IP when the user gave none.
+      const local = path.src;
+      let localPort = options.localPort ?? 0;
+      if (localPort !== 0) {
+        if (this.connections.has(local, localPort, address, port))
+          throw errno('EADDRINUSE', 'connection exists');
+      } else {
+        const chosen = this.ports.forConnection(
+          local,
+          address,
+          port,
+          (p) => !this.connections.has(local, p, address, port) && !this.listeners.hasPort(p),
+        );
+        if (chosen === undefined) throw errno('EADDRNOTAVAIL', 'no free ephemeral port');
+        localPort = chosen;
+      }
+      const tcb = this.newTcb(local, localPort, address, port, options.congestionControl);
+      tcb.path = path;
+      tcb.rcvMss = path.mtu - 40;
+      tcb.noDelay = options.noDelay ?? false;
+      const iss = this.isn.isn(tupleOf(tcb), this.stack.now());
+      startSend(tcb, iss);
+      tcb.setState(SYN_SENT);
+      this.connections.set(local, localPort, address, port, tcb);
+      const socket = new TcpSocket(this, tcb);
+      sendSyn(tcb);
+      return socket;
+    });
+  }
+
+  // ---- the IPv4 protocol handler ----
+
+  receive(packet: Ipv4Packet): void {
+    const drops = this.counters.drops;
+    this.counters.segmentsIn.value++;
+    // RFC 9293 3.9.2 (MUST-57): segments to a broadcast or multicast address are discarded.
+    if (packet.kind !== 'unicast') {
+      drops.drop('not-unicast');
+      return;
+    }
+    const bytes = packet.payload;
+    const error = TcpView.check(bytes);
+    if (error !== undefined) {
+      drops.drop(error);
+      return;
+    }
+    const view = new TcpView(bytes);
+    // MUST-3: the checksum is verified (unless the link cannot corrupt and says so).
+    if (!packet.iface.link.capabilities?.noChecksums && !view.verifyV4(packet.src, packet.dst)) {
+      drops.drop('bad-checksum');
+      return;
+    }
+    // MUST-63: a segment from an address that is not a single host is dropped.
+    const src = packet.src;
+    if (
+      src === 0 ||
+      src === IPV4_BROADCAST ||
+      ipv4IsMulticast(src) ||
+      this.stack.ipv4.isDirectedBroadcast(src)
+    ) {
+      drops.drop('bad-source');
+      return;
+    }
+    const options = parseTcpOptions(view.options);
+    if (!options.ok) {
+      drops.drop(options.error);
+      return;
+    }
+    const seg: Segment = {
+      src,
+      dst: packet.dst,
+      srcPort: view.srcPort,
+      dstPort: view.dstPort,
+      seq: view.seqNumber,
+      ack: view.ackNumber,
+      flags: view.flags,
+      window: view.window,
+      options: options.value,
+      payload: view.payload,
+    };
+    this.dispatch(seg);
+  }
+
+  private dispatch(seg: Segment): void {
+    const tcb = this.connections.get(seg.dst, seg.dstPort, seg.src, seg.srcPort);
+    let minIss: number | undefined;
+    if (tcb !== undefined) {
+      if (!(tcb.state.name === 'TIME-WAIT' && this.timeWaitReusable(tcb, seg))) {
+        segmentArrives(tcb, seg);
+        return;
+      }
+      // RFC 9293 3.6.1 (MAY-2) / RFC 6191: a new SYN may reopen from TIME-WAIT; its ISN must lie
+      // above everything the old incarnation sent.
+      minIss = seqAdd(tcb.sndMax, 0x10000);
+      this.counters.timeWaitReused.value++;
+      tcb.destroy();
+    }
+    const listener = this.listeners.lookup(seg.dst, seg.dstPort);
+    if (listener !== undefined) {
+      this.minIss = minIss;
+      listener.input(seg);
+      this.minIss = undefined;
+      return;
+    }
+    // RFC 9293 3.10.7.1: no connection: a reset for anything but a reset; no state is kept.
+    this.counters.drops.drop('no-connection');
+    if (!hasRst(seg)) this.sendReset(seg);
+  }
+
+  /**
+   * RFC 6191 2 (SHLD-4): with timestamps, a SYN whose TSval is above TS.Recent; without, one whose
+   * sequence number is above RCV.NXT (RFC 9293 3.6.1 / RFC 1122 4.2.2.13).
+   */
+  private timeWaitReusable(tcb: Tcb, seg: Segment): boolean {
+    if (!hasSyn(seg) || hasAck(seg) || hasRst(seg)) return false;
+    const ts = seg.options.timestamp;
+    if (tcb.tsOk && ts !== undefined) return seqGt(ts.value, tcb.tsRecent);
+    return seqGt(seg.seq, tcb.rcvNxt);
+  }
+
+  private minIss: number | undefined;
+
+  /** ICMP errors about our segments (RFC 5927; RFC 1122 4.2.3.9; RFC 9293 3.9.2.2). */
+  error(report: Ipv4ErrorReport): void {
+    const drops = this.counters.drops;
+    const t = report.transport;
+    if (t.length < 8) {
+      drops.drop('icmp-unknown');
+      return;
+    }
+    const tcb = this.connections.get(report.src, readU16(t, 0), report.dst, readU16(t, 2));
+    if (tcb === undefined) {
+      drops.drop('icmp-unknown');
+      return;
+    }
+    // RFC 5927 4.1: the quoted sequence number must be in flight (SND.UNA =< SEG.SEQ < SND.NXT).
+    const seq = readU32(t, 4);
+    if (!(seqGe(seq, tcb.sndUna) && seqLt(seq, tcb.sndMax))) {
+      drops.drop('icmp-out-of-window');
+      return;
+    }
+    const s = tcb.state.name;
+    if (report.type === ICMPV4_DEST_UNREACHABLE && report.code === UNREACH_FRAG_NEEDED) {
+      this.pathMtu(tcb, report.mtu);
+      return;
+    }
+    const code = icmpv4Errno(report.type, report.code);
+    const hard =
+      report.type === ICMPV4_DEST_UNREACHABLE &&
+      (report.code === UNREACH_PORT || report.code === UNREACH_PROTOCOL);
+    // Hard errors abort a connection being opened (SHLD-26, as Linux); everything else is soft
+    // (MUST-56): kept and reported only if the connection then times out.
+    if (hard && (s === 'SYN-SENT' || s === 'SYN-RECEIVED')) {
+      tcb.destroy(code);
+      return;
+    }
+    tcb.softError = code;
+  }
+
+  /** RFC 1191: a smaller path MTU: a smaller MSS, and the data in flight sent again at that size. */
+  private pathMtu(tcb: Tcb, mtu: number): void {
+    const path = routeOf(tcb);
+    if (path === undefined || mtu < 68 || mtu >= (tcb.pmtu ?? path.mtu)) return;
+    tcb.pmtu = mtu;
+    this.counters.pmtuUpdates.value++;
+    updateMss(tcb, mtu);
+    if (tcb.state.name !== 'SYN-SENT' && tcb.state.name !== 'SYN-RECEIVED') {
+      tcb.sndNxt = tcb.sndUna;
+      output(tcb);
+    }
+  }
+
+  // ---- connection management ----
+
+  private newTcb(local: Ipv4Addr, localPort: number, remote: Ipv4Addr, remotePort: number, cc?: string): Tcb {
+    const tcb = new Tcb(this, cc ?? this.congestionControl);
+    tcb.localAddr = local;
+    tcb.localPort = localPort;
+    tcb.remoteAddr = remote;
+    tcb.remotePort = remotePort;
+    tcb.rcvWscale = this.rcvWscale;
+    tcb.tsOk = true;
+    tcb.sackOk = true;
+    tcb.tsOffset = keyedHash(this.tsKey, [local, remote, (localPort << 16) | remotePort]);
+    return tcb;
+  }
+
+  /** A SYN for a listener with room: a connection in SYN-RECEIVED answering with SYN-ACK. */
+  acceptSyn(seg: Segment, listener: TcpListener): Tcb | undefined {
+    const path = this.stack.ipv4.route(seg.src, { src: seg.dst });
+    if (typeof path === 'string') {
+      this.counters.noRoute.value++;
+      return undefined;
+    }
+    const tcb = this.newTcb(seg.dst, seg.dstPort, seg.src, seg.srcPort);
+    tcb.path = path;
+    tcb.rcvMss = path.mtu - 40;
+    let iss = this.isn.isn(tupleOf(tcb), this.stack.now());
+    if (this.minIss !== undefined && seqLt(iss, this.minIss)) iss = this.minIss;
+    startSend(tcb, iss);
+    startReceive(tcb, seg.seq);
+    tcb.sndWnd = seg.window;
+    negotiate(tcb, seg.options);
+    tcb.listener = listener;
+    tcb.setState(synReceived(true));
+    this.connections.set(tcb.localAddr, tcb.localPort, tcb.remoteAddr, tcb.remotePort, tcb);
+    sendSyn(tcb);
+    return tcb;
+  }
+
+  /** RFC 4987 3.6: a SYN-ACK whose ISN is a cookie; nothing is kept. */
+  sendCookieSynAck(seg: Segment): void {
+    const path = this.stack.ipv4.route(seg.src, { src: seg.dst });
+    if (typeof path === 'string') return;
+    const tuple: FourTuple = {
+      localAddress: seg.dst,
+      localPort: seg.dstPort,
+      remoteAddress: seg.src,
+      remotePort: seg.srcPort,
+    };
+    const peerMss = Math.min(seg.options.mss ?? 536, path.mtu - 40);
+    const iss = this.cookies.encode(tuple, seg.seq, synCookieMssIndex(peerMss), this.stack.now());
+    const opts: TcpOptions = { mss: path.mtu - 40 };
+    const ts = seg.options.timestamp;
+    if (ts !== undefined) {
+      // Without timestamps there is nowhere to keep window scale and SACK: both are off.
+      if (seg.options.windowScale !== undefined) opts.windowScale = this.rcvWscale;
+      if (seg.options.sackPermitted) opts.sackPermitted = true;
+      const offset = keyedHash(this.tsKey, [seg.dst, seg.src, (seg.dstPort << 16) | seg.srcPort]);
+      const tsNow = (Math.floor(this.stack.now()) + offset) >>> 0;
+      opts.timestamp = {
+        value: encodeCookieTsval(tsNow, {
+          windowScale: seg.options.windowScale,
+          sackPermitted: seg.options.sackPermitted === true,
+        }),
+        echo: ts.value,
+      };
+    }
+    const pb = PacketBuffer.alloc(MAX_HEADROOM, 0);
+    transmit(
+      this,
+      path,
+      seg.src,
+      {
+        srcPort: seg.dstPort,
+        dstPort: seg.srcPort,
+        seq: iss,
+        ack: seqAdd(seg.seq, 1),
+        flags: TCP_SYN | TCP_ACK,
+        window: Math.min(0xffff, 65535),
+        options: opts,
+      },
+      pb,
+    );
+  }
+
+  /** The ACK of a cookie SYN-ACK: a connection straight in ESTABLISHED, or undefined if forged. */
+  acceptCookie(seg: Segment, listener: TcpListener): Tcb | undefined {
+    void listener;
+    const tuple: FourTuple = {
+      localAddress: seg.dst,
+      localPort: seg.dstPort,
+      remoteAddress: seg.src,
+      remotePort: seg.srcPort,
+    };
+    const iss = seqAdd(seg.ack, -1);
+    const irs = seqAdd(seg.seq, -1);
+    const mss = this.cookies.decode(tuple, iss, irs, this.stack.now());
+    if (mss === undefined || !SYN_COOKIE_MSS_TABLE.includes(mss)) return undefined;
+    const path = this.stack.ipv4.route(seg.src, { src: seg.dst });
+    if (typeof path === 'string') return undefined;
+    const tcb = this.newTcb(seg.dst, seg.dstPort, seg.src, seg.srcPort);
+    tcb.path = path;
+    tcb.rcvMss = path.mtu - 40;
+    startSend(tcb, iss);
+    startReceive(tcb, irs);
+    const ts = seg.options.timestamp;
+    const peer: TcpOptions = { mss };
+    if (ts !== undefined) {
+      const kept = decodeCookieTsecr(ts.echo);
+      if (kept.windowScale !== undefined) peer.windowScale = kept.windowScale;
+      if (kept.sackPermitted) peer.sackPermitted = true;
+      peer.timestamp = ts;
+    }
+    negotiate(tcb, peer);
+    tcb.sndUna = seg.ack;
+    tcb.sndNxt = seg.ack;
+    tcb.sndMax = seg.ack;
+    tcb.setState(ESTABLISHED);
+    tcb.sndWnd = seg.window << tcb.sndWscale;
+    tcb.maxSndWnd = tcb.sndWnd;
+    tcb.sndWl1 = seg.seq;
+    tcb.sndWl2 = seg.ack;
+    tcb.unackedSince = undefined;
+    this.connections.set(tcb.localAddr, tcb.localPort, tcb.remoteAddr, tcb.remotePort, tcb);
+    this.counters.established.value++;
+    this.timers.armKeepalive(tcb);
+    // The ACK may carry data already.
+    if (seg.payload.length > 0) segmentArrives(tcb, seg);
+    return tcb;
+  }
+
+  /**
+   * RFC 9293 3.10.7.1 (and 3.5.2): the reset for a segment that has no connection, formed so the
+   * sender accepts it: <SEQ=SEG.ACK><CTL=RST> when the segment had an ACK, else
+   * <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+   */
+  sendReset(seg: Segment): void {
+    if (hasRst(seg)) return;
+    const path = this.stack.ipv4.route(seg.src, { src: seg.dst });
+    if (typeof path === 'string') return;
+    this.counters.resetsSent.value++;
+    const withAck = !hasAck(seg);
+    transmit(
+      this,
+      path,
+      seg.src,
+      {
+        srcPort: seg.dstPort,
+        dstPort: seg.srcPort,
+        seq: withAck ? 0 : seg.ack,
+        ack: withAck ? seqAdd(seg.seq, segLen(seg)) : 0,
+        flags: TCP_RST | (withAck ? TCP_ACK : 0),
+        window: 0,
+        options: {},
+      },
+      PacketBuffer.alloc(MAX_HEADROOM, 0),
+    );
+  }
+
+  /** A reset on a connection (abort, linger 0, data for a closed socket). */
+  sendRstFor(tcb: Tcb): void {
+    this.counters.resetsSent.value++;
+    sendRst(tcb);
+  }
+
+  /** ABORT (RFC 9293 3.10.5): a RST if synchronized, then the connection is gone. */
+  abortTcb(tcb: Tcb, error?: string): void {
+    const s = tcb.state.name;
+    if (s !== 'CLOSED' && s !== 'SYN-SENT' && s !== 'TIME-WAIT') this.sendRstFor(tcb);
+    tcb.destroy(error);
+  }
+
+  /** A controller `name` for the connection's MSS (EINVAL for an unknown name). */
+  createCc(name: string, tcb: Tcb): CongestionControl {
+    return createCongestionControl(name, tcb.mss, this.stack.now());
+  }
+
+  unlisten(l: TcpListener): void {
+    this.listeners.remove(l);
+  }
+
+  /** Whether `tcb` is in the connection table. */
+  owns(tcb: Tcb): boolean {
+    return this.connections.get(tcb.localAddr, tcb.localPort, tcb.remoteAddr, tcb.remotePort) === tcb;
+  }
+
+  remove(tcb: Tcb): void {
+    this.connections.delete(tcb.localAddr, tcb.localPort, tcb.remoteAddr, tcb.remotePort, tcb);
+  }
+
+  /** Connections in the table (for `ss`-like listings and tests). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  /** Every connection block, as an `ss`-like listing. */
+  list(): Array<{ state: string; local: string; remote: string }> {
+    return [...this.connections.values()].map((t) => ({
+      state: t.state.name,
+      local: `${t.localAddr >>> 0}:${t.localPort}`,
+      remote: `${t.remoteAddr >>> 0}:${t.remotePort}`,
+    }));
+  }
+}
+
+function tupleOf(tcb: Tcb): FourTuple {
+  return {
+    localAddress: tcb.localAddr,
+    localPort: tcb.localPort,
+    remoteAddress: tcb.remoteAddr,
+    remotePort: tcb.remotePort,
+  };
+}
+
+function startSend(tcb: Tcb, iss: number): void {
+  tcb.iss = iss;
+  tcb.sndUna = iss;
+  tcb.sndNxt = iss;
+  tcb.sndMax = iss;
+  tcb.sndBufSeq = seqAdd(iss, 1);
+}
+
+function startReceive(tcb: Tcb, irs: number): void {
+  tcb.irs = irs;
+  tcb.receiveQueue.reset(seqAdd(irs, 1));
+  tcb.rcvAdv = tcb.rcvNxt;
+}

@@ -1,0 +1,180 @@
+/**
+ * The timers of a connection: retransmission (RFC 6298) and zero-window probes (RFC 9293 3.8.6.1,
+ * the persist timer, sharing the retransmission timer as in Linux), delayed ACK (RFC 9293 3.8.6.3:
+ * 40 ms, well under the 500 ms of MUST-40), keepalive (3.8.4), TIME-WAIT (2 MSL, MUST-13) and the
+ * FIN-WAIT-2 timeout of orphaned connections, and the user timeout (RFC 5482).
+ */
+import { SECOND } from '../time.ts';
+import { output, retransmit, sendAck, sendSegment, sendSyn } from './output.ts';
+import { onRetransmitTimeout } from './recovery.ts';
+import { seqAdd } from './seq.ts';
+import type { Tcb } from './tcb.ts';
+import type { TcpLayer } from './tcp-layer.ts';
+
+/** The delayed-ACK bound (Linux's TCP_DELACK_MAX is 200 ms, its minimum 40 ms; we use 40 ms). */
+export const DELAYED_ACK = 40;
+/** Linux tcp_syn_retries (6: about 127 s) and tcp_synack_retries (5). */
+export const SYN_RETRIES = 6;
+export const SYNACK_RETRIES = 5;
+/** Linux tcp_retries2: 15 retransmissions (about 15 minutes), R2 of RFC 9293 3.8.3. */
+export const DATA_RETRIES = 15;
+/** The largest gap between zero-window probes (Linux TCP_RTO_MAX). */
+export const MAX_PERSIST = 120 * SECOND;
+/** Linux tcp_fin_timeout: how long an orphaned connection stays in FIN-WAIT-2. */
+export const FIN_TIMEOUT = 60 * SECOND;
+
+export class TcpTimers {
+  constructor(private readonly layer: TcpLayer) {}
+
+  /**
+   * RFC 6298 5.1: when a segment with data (or SYN/FIN) is sent and the timer is not running,
+   * start it to expire after RTO; with nothing in flight, stop it.
+   */
+  armRetransmit(tcb: Tcb): void {
+    const stack = this.layer.stack;
+    if (tcb.flightSize === 0) {
+      if (tcb.rtxMode === 'rto') stack.cancel(tcb.rtxTimer);
+      return;
+    }
+    if (tcb.rtxTimer.scheduled && tcb.rtxMode === 'rto') return;
+    this.restartRetransmit(tcb);
+  }
+
+  /** RFC 6298 5.3: new data acknowledged: restart the timer (or stop it when nothing is in flight). */
+  restartRetransmit(tcb: Tcb): void {
+    const stack = this.layer.stack;
+    if (tcb.flightSize === 0) {
+      stack.cancel(tcb.rtxTimer);
+      return;
+    }
+    tcb.rtxMode = 'rto';
+    let deadline = stack.now() + tcb.rtt.rto;
+    // RFC 5482: never wait past the user timeout.
+    if (tcb.userTimeout > 0 && tcb.unackedSince !== undefined) {
+      deadline = Math.min(deadline, Math.max(stack.now(), tcb.unackedSince + tcb.userTimeout));
+    }
+    stack.schedule(tcb.rtxTimer, deadline);
+  }
+
+  /** Zero-window probing: the first probe after one RTO, then doubling (SHLD-29, SHLD-30). */
+  armPersist(tcb: Tcb): void {
+    if (tcb.rtxTimer.scheduled) return;
+    tcb.rtxMode = 'persist';
+    const interval = Math.min(MAX_PERSIST, tcb.rtt.rto * 2 ** tcb.persistBackoff);
+    this.layer.stack.schedule(tcb.rtxTimer, this.layer.stack.now() + interval);
+  }
+
+  onRetransmit(tcb: Tcb): void {
+    const s = tcb.state.name;
+    if (s === 'CLOSED' || s === 'TIME-WAIT') return;
+    const now = this.layer.stack.now();
+    if (tcb.rtxMode === 'persist') {
+      // A probe the peer must answer with its window: one byte below SND.UNA would be old data
+      // (Linux's choice); we send the next byte of new data, as RFC 9293 3.8.6.1 describes.
+      tcb.persistBackoff++;
+      if (tcb.sndWnd === 0 && tcb.flightSize === 0 && tcb.sendBuffer.length > 0) {
+        sendSegment(tcb, tcb.sndNxt, 1, 0);
+        tcb.sndNxt = seqAdd(tcb.sndNxt, 1);
+        tcb.sndMax = tcb.sndNxt;
+        tcb.unackedSince ??= now;
+        this.restartRetransmit(tcb);
+        // The probe byte is retransmitted like any data; its timeouts back off, never abort (MUST-37).
+        tcb.rtxMode = 'persist';
+        return;
+      }
+      output(tcb);
+      return;
+    }
+    if (tcb.flightSize === 0) return;
+    const limit = s === 'SYN-SENT' ? SYN_RETRIES : s === 'SYN-RECEIVED' ? SYNACK_RETRIES : DATA_RETRIES;
+    const timedOut =
+      tcb.userTimeout > 0
+        ? tcb.unackedSince !== undefined && now - tcb.unackedSince >= tcb.userTimeout
+        : tcb.backoffs >= limit;
+    if (timedOut) {
+      // RFC 1122 4.2.3.9: a soft error seen meanwhile is what the user hears.
+      tcb.destroy(tcb.softError ?? 'ETIMEDOUT');
+      return;
+    }
+    tcb.backoffs++;
+    tcb.rtt.backoff();
+    tcb.rttSeq = undefined;
+    if (s === 'SYN-SENT' || s === 'SYN-RECEIVED') {
+      sendSyn(tcb);
+      this.restartRetransmit(tcb);
+      return;
+    }
+    onRetransmitTimeout(tcb);
+    retransmit(tcb, tcb.sndUna);
+    this.restartRetransmit(tcb);
+  }
+
+  /** Delayed ACK expired (RFC 9293 3.8.6.3). */
+  onDelayedAck(tcb: Tcb): void {
+    if (tcb.state.name === 'CLOSED') return;
+    if (tcb.unackedBytes > 0 || tcb.ackNow) sendAck(tcb);
+  }
+
+  /** Schedules an ACK within the delayed-ACK bound. */
+  armDelayedAck(tcb: Tcb): void {
+    if (!tcb.delackTimer.scheduled)
+      this.layer.stack.schedule(tcb.delackTimer, this.layer.stack.now() + DELAYED_ACK);
+  }
+
+  /**
+   * Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6): after `idle` without a received segment, probes
+   * every `interval`; `count` unanswered probes end the connection with ETIMEDOUT. The probe is
+   * SEG.SEQ = SND.NXT - 1 with no data (SHLD-12), which the peer answers with an ACK.
+   */
+  armKeepalive(tcb: Tcb): void {
+    const stack = this.layer.stack;
+    if (!tcb.keepalive.enabled) {
+      stack.cancel(tcb.keepaliveTimer);
+      return;
+    }
+    stack.schedule(tcb.keepaliveTimer, tcb.lastReceive + tcb.keepalive.idle);
+  }
+
+  onKeepalive(tcb: Tcb): void {
+    const k = tcb.keepalive;
+    const s = tcb.state.name;
+    if (!k.enabled || s === 'CLOSED' || s === 'SYN-SENT' || s === 'SYN-RECEIVED' || s === 'TIME-WAIT') return;
+    const stack = this.layer.stack;
+    const now = stack.now();
+    const idleFor = now - tcb.lastReceive;
+    if (tcb.keepaliveProbes === 0 && idleFor < k.idle) {
+      stack.schedule(tcb.keepaliveTimer, tcb.lastReceive + k.idle);
+      return;
+    }
+    // MUST-29: one lost probe does not kill the connection; only `count` in a row do.
+    if (tcb.keepaliveProbes >= k.count) {
+      tcb.destroy(tcb.softError ?? 'ETIMEDOUT');
+      return;
+    }
+    // Data in flight has its own timer; a probe is only for an idle connection (MUST-26).
+    if (tcb.flightSize === 0) {
+      sendSegment(tcb, seqAdd(tcb.sndMax, -1), 0, 0);
+      tcb.keepaliveProbes++;
+      this.layer.counters.keepalives.value++;
+    }
+    stack.schedule(tcb.keepaliveTimer, now + k.interval);
+  }
+
+  /** TIME-WAIT for 2 MSL (MUST-13), restarted by a retransmitted FIN (RFC 9293 3.10.7.4). */
+  startTimeWait(tcb: Tcb): void {
+    const stack = this.layer.stack;
+    stack.cancel(tcb.rtxTimer);
+    stack.cancel(tcb.keepaliveTimer);
+    stack.cancel(tcb.delackTimer);
+    stack.schedule(tcb.waitTimer, stack.now() + 2 * this.layer.msl);
+  }
+
+  /** An orphaned connection in FIN-WAIT-2 waits `FIN_TIMEOUT` for the peer's FIN (as Linux). */
+  startFinWait2(tcb: Tcb): void {
+    if (tcb.orphaned) this.layer.stack.schedule(tcb.waitTimer, this.layer.stack.now() + FIN_TIMEOUT);
+  }
+
+  onWait(tcb: Tcb): void {
+    if (tcb.state.name === 'TIME-WAIT' || tcb.state.name === 'FIN-WAIT-2') tcb.destroy();
+  }
+}
