@@ -194,6 +194,21 @@ describe('ICMPv4 errors', () => {
     );
   });
 
+  test('echo requests from 0.0.0.0 or Class E get no reply (they are never destinations)', () => {
+    const { sim, a, b, inject } = resolvedHosts(17);
+    const sent = () => b.stack.counters.value('ipv4.tx.packets');
+    const before = sent();
+    for (const src of [0, ip('240.0.0.1')]) {
+      inject.send(b.iface.mac, { ...params(a, b.ip, { src }), protocol: IP_PROTOCOL_ICMP }, echoRequest(1));
+    }
+    sim.advance(1000);
+    assert.equal(b.stack.counters.value('icmpv4.rx.drop.echo-from-non-unicast'), 2);
+    assert.equal(sent(), before);
+    inject.send(b.iface.mac, { ...params(a, b.ip), protocol: IP_PROTOCOL_ICMP }, echoRequest(2));
+    sim.advance(1000);
+    assert.equal(sent(), before + 1);
+  });
+
   test('malformed options get parameter problem pointing at the option (RFC 1122 3.2.2.5)', () => {
     const { sim, a, b, p, seen, inject } = resolvedHosts(16);
     const mac = b.iface.mac;

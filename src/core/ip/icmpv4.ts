@@ -3,7 +3,7 @@
  * replies to echo sockets and errors to the protocol whose packet caused them, and sends errors
  * with the rules that keep ICMP from making storms.
  */
-import { IPV4_BROADCAST, ipv4IsLoopback, ipv4IsMulticast } from '../../wire/address.ts';
+import { IPV4_BROADCAST, type Ipv4Addr, ipv4IsLoopback, ipv4IsMulticast } from '../../wire/address.ts';
 import {
   emitIcmpv4,
   ICMPV4_DEST_UNREACHABLE,
@@ -21,7 +21,12 @@ import type { Stack } from '../stack.ts';
 import { TokenBucket } from '../token-bucket.ts';
 import type { Ipv4ErrorReport, Ipv4Packet, Ipv4Protocol } from './ipv4-types.ts';
 
-export type Icmpv4DropReason = 'truncated' | 'bad-checksum' | 'bad-quoted-header' | 'echo-to-broadcast';
+export type Icmpv4DropReason =
+  | 'truncated'
+  | 'bad-checksum'
+  | 'bad-quoted-header'
+  | 'echo-to-broadcast'
+  | 'echo-from-non-unicast';
 
 /** RFC 1812 4.3.2.3: an error carries as much of the original as fits in 576 bytes. */
 const MAX_ERROR_PACKET = 576;
@@ -85,6 +90,11 @@ export class Icmpv4Layer implements Ipv4Protocol {
       this.drops.drop('echo-to-broadcast');
       return;
     }
+    // RFC 1122 3.2.1.3: 0.0.0.0 (and Class E) is never a destination, so such a source gets no reply.
+    if (!this.isSingleHost(packet.src)) {
+      this.drops.drop('echo-from-non-unicast');
+      return;
+    }
     const pb = PacketBuffer.forMessage(8 + icmp.body.length);
     emitIcmpv4(pb, { type: 'echo-reply', id: icmp.echoId, seq: icmp.echoSeq, data: icmp.body });
     const path = this.stack.ipv4.route(packet.src, packet.kind === 'unicast' ? { src: packet.dst } : {});
@@ -114,6 +124,19 @@ export class Icmpv4Layer implements Ipv4Protocol {
   }
 
   /**
+   * True when `addr` names one host (RFC 1812 4.3.2.7): not zero, Class E (which holds the limited
+   * broadcast), multicast, or a directed broadcast of ours.
+   */
+  private isSingleHost(addr: Ipv4Addr): boolean {
+    return (
+      addr !== 0 &&
+      addr >>> 28 !== 0xf &&
+      !ipv4IsMulticast(addr) &&
+      !this.stack.ipv4.isDirectedBroadcast(addr)
+    );
+  }
+
+  /**
    * Sends an ICMP error about `original` (a packet we received), unless a rule forbids it
    * (RFC 1122 3.2.2, RFC 1812 4.3.2.7): never about an ICMP error, a packet to a broadcast or
    * multicast address, a packet from an address that is not a single host (zero, Class E,
@@ -131,10 +154,7 @@ export class Icmpv4Layer implements Ipv4Protocol {
     const dst = original.dst;
     if (original.fragmentOffset !== 0) return;
     if (dst === IPV4_BROADCAST || ipv4IsMulticast(dst) || this.stack.ipv4.isDirectedBroadcast(dst)) return;
-    // Class E (240/4) covers the limited broadcast.
-    if (src === 0 || src >>> 28 === 0xf || ipv4IsMulticast(src) || this.stack.ipv4.isDirectedBroadcast(src)) {
-      return;
-    }
+    if (!this.isSingleHost(src)) return;
     if (ipv4IsLoopback(src) && !this.stack.ipv4.isLocal(src) && !ipv4IsLoopback(dst)) return;
     if (original.protocol === IP_PROTOCOL_ICMP) {
       const body = original.payload;
