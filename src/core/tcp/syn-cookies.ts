@@ -4,7 +4,8 @@
  *
  *     bits 31..27  t mod 32, a counter that ticks every 64 s
  *     bits 26..24  an index into a table of MSS values (as Linux's `msstab`)
- *     bits 23..0   a keyed hash (SipHash-2-4) of the 4-tuple, the full counter and the client ISN
+ *     bits 23..0   a keyed hash (SipHash-2-4) of the 4-tuple, the full counter, the client ISN and
+ *                  the MSS index
  *
  * The final ACK of the handshake carries cookie + 1, from which `decode` recovers the MSS after
  * checking the hash against the current and the previous counter (a cookie lives 64 to 128 s).
@@ -49,7 +50,9 @@ export class SynCookies {
     }
     const counter = counterAt(now);
     return (
-      (((counter % (1 << COUNTER_BITS)) << 27) | (mssIndex << 24) | this.hash(tuple, counter, clientIsn)) >>>
+      (((counter % (1 << COUNTER_BITS)) << 27) |
+        (mssIndex << 24) |
+        this.hash(tuple, counter, clientIsn, mssIndex)) >>>
       0
     );
   }
@@ -66,13 +69,14 @@ export class SynCookies {
     const current = counterAt(now);
     for (const counter of [current, current - 1]) {
       if (counter < 0 || c >>> 27 !== counter % (1 << COUNTER_BITS)) continue;
-      if ((c & HASH_MASK) === this.hash(tuple, counter, clientIsn)) return SYN_COOKIE_MSS_TABLE[mssIndex];
+      if ((c & HASH_MASK) === this.hash(tuple, counter, clientIsn, mssIndex))
+        return SYN_COOKIE_MSS_TABLE[mssIndex];
     }
     return undefined;
   }
 
-  private hash(tuple: FourTuple, counter: number, clientIsn: Seq): number {
-    return sipHash24(this.key, fourTupleBytes(tuple, counter, clientIsn))[1] & HASH_MASK;
+  private hash(tuple: FourTuple, counter: number, clientIsn: Seq, mssIndex: number): number {
+    return sipHash24(this.key, fourTupleBytes(tuple, counter, clientIsn, mssIndex))[1] & HASH_MASK;
   }
 }
 
