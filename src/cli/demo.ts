@@ -1,31 +1,36 @@
 /**
  * `netstack demo` (what `npm start` runs): a tour of the stack on a simulated network, on virtual
- * time, with no root and no devices. It grows with the stack; today: two stacks on an impaired
- * virtual wire exchange UDP/IPv4 frames built by the wire layer, one echoing what the other
- * sends, while a pcap records the wire.
+ * time, with no root and no devices. It grows with the stack. Today:
+ *
+ *     client 192.0.2.10 ── clean wire ── router ── lossy wire ── server 198.51.100.10
+ *
+ * ping across the router (with the loss on one link), a traceroute-style probe, a fragmented
+ * ping, and a UDP echo exchange; a pcapng records both wires.
  */
-
 import { VirtualNetwork } from '../bindings/memory/network.ts';
 import { Simulation } from '../bindings/memory/simulation.ts';
 import { captureInterfaces } from '../bindings/pcap/capture.ts';
 import { openCaptureFile } from '../bindings/pcap/pcap-file.ts';
 import { LINKTYPE_ETHERNET } from '../bindings/pcap/pcap-format.ts';
 import type { NetworkInterface } from '../core/device/interface.ts';
+import { Pinger, type PingSummary } from '../core/icmp-echo/pinger.ts';
 import type { Stack } from '../core/stack.ts';
-import { type Ipv4Addr, ipv4ToString, macToString, parseIpv4 } from '../wire/address.ts';
-import { ETHERTYPE_IPV4, EthernetView, emitEthernet } from '../wire/ethernet.ts';
-import { emitIpv4, Ipv4View } from '../wire/ipv4.ts';
-import { MAX_HEADROOM, PacketBuffer } from '../wire/packet-buffer.ts';
-import { emitUdp, UDP_PROTOCOL, UdpView } from '../wire/udp.ts';
+import { type Ipv4Addr, ipv4ToString, parseIpv4Cidr } from '../wire/address.ts';
+import { describeIcmpError, formatRtt, formatStatistics } from './ping.ts';
 
 export interface DemoOptions {
   seed: number;
+  /** UDP datagrams in the echo exchange. */
   frames: number;
   pcap: string | undefined;
+  /** Loss probability on the router–server wire, each way. */
   loss: number;
+  /** One-way delay of the router–server wire, ms. */
   delay: number;
   log: (line: string) => void;
 }
+
+const ECHO_PORT = 7;
 
 interface Host {
   stack: Stack;
@@ -33,36 +38,21 @@ interface Host {
   ip: Ipv4Addr;
 }
 
-const PORT = 7;
-
-/** Builds one UDP/IPv4/Ethernet frame carrying `payload`. */
-function udpFrame(from: Host, to: Host, srcPort: number, dstPort: number, payload: Uint8Array): Uint8Array {
-  const pb = PacketBuffer.from(payload, MAX_HEADROOM);
-  emitUdp(pb, srcPort, dstPort, { kind: 'v4', src: from.ip, dst: to.ip });
-  emitIpv4(pb, { src: from.ip, dst: to.ip, protocol: UDP_PROTOCOL, ttl: 64 });
-  emitEthernet(pb, { dst: to.iface.mac, src: from.iface.mac, ethertype: ETHERTYPE_IPV4 });
-  return pb.bytes();
+function addHost(stack: Stack, iface: NetworkInterface, cidr: string, gateway?: Ipv4Addr): Ipv4Addr {
+  const c = parseIpv4Cidr(cidr)!;
+  stack.ipv4.addAddress(iface, c.addr, c.prefixLen);
+  if (gateway !== undefined) {
+    stack.ipv4.routes.add({ dest: 0, prefixLen: 0, gateway, iface, metric: 0, origin: 'static' });
+  }
+  return c.addr;
 }
 
-/** Parses a received frame down to a verified UDP datagram, or names why it is refused. */
-function receiveUdp(frame: Uint8Array): { udp: UdpView; ip: Ipv4View } | string {
-  const eth = new EthernetView(frame);
-  const ipError = Ipv4View.check(eth.payload);
-  if (ipError !== undefined) return `ipv4 ${ipError}`;
-  const ip = new Ipv4View(eth.payload);
-  if (ip.protocol !== UDP_PROTOCOL) return 'not udp';
-  const udpError = UdpView.check(ip.payload);
-  if (udpError !== undefined) return `udp ${udpError}`;
-  const udp = new UdpView(ip.payload);
-  if (!udp.verifyV4(ip.src, ip.dst)) return 'udp bad checksum';
-  return { udp, ip };
-}
-
-export function runDemo(options: DemoOptions): void {
-  const { log } = options;
+function buildNetwork(options: DemoOptions) {
   const sim = new Simulation({ seed: options.seed });
   const net = new VirtualNetwork(sim);
-  const wire = net.wire({
+  const clean = net.wire({ name: 'clean', impairments: { delay: 1 } });
+  const lossy = net.wire({
+    name: 'lossy',
     impairments: {
       loss: options.loss,
       delay: options.delay,
@@ -73,111 +63,168 @@ export function runDemo(options: DemoOptions): void {
       rateBitsPerSecond: 100e6,
     },
   });
-  const make = (name: string, ip: string): Host => {
-    const stack = sim.createStack({ name });
-    return { stack, iface: wire.attach(stack, 'eth0'), ip: parseIpv4(ip)! };
+  const router = sim.createStack({ name: 'router' });
+  const r0 = clean.attach(router, 'eth0');
+  const r1 = lossy.attach(router, 'eth1');
+  const rIp0 = addHost(router, r0, '192.0.2.1/24');
+  const rIp1 = addHost(router, r1, '198.51.100.1/24');
+  router.ipv4.forwarding = true;
+  const cStack = sim.createStack({ name: 'client' });
+  const cIface = clean.attach(cStack, 'eth0');
+  const client: Host = { stack: cStack, iface: cIface, ip: addHost(cStack, cIface, '192.0.2.10/24', rIp0) };
+  const sStack = sim.createStack({ name: 'server' });
+  const sIface = lossy.attach(sStack, 'eth0');
+  const server: Host = {
+    stack: sStack,
+    iface: sIface,
+    ip: addHost(sStack, sIface, '198.51.100.10/24', rIp1),
   };
-  const client = make('client', '192.0.2.1');
-  const server = make('server', '192.0.2.2');
+  return { sim, clean, lossy, router, routerIfaces: [r0, r1], client, server };
+}
+
+/** Runs a Pinger to completion on virtual time, printing ping(8)-style lines. */
+function ping(
+  sim: Simulation,
+  from: Host,
+  dst: Ipv4Addr,
+  options: { count: number; interval: number; size?: number; ttl?: number },
+  log: (line: string) => void,
+): PingSummary {
+  const pinger = new Pinger(from.stack, dst, { ...options, timeout: 1000 });
+  let summary: PingSummary | undefined;
+  pinger.onReply = (r) =>
+    log(
+      `  ${r.bytes} bytes from ${ipv4ToString(r.from)}: icmp_seq=${r.seq} ttl=${r.ttl} time=${formatRtt(r.rtt)} ms${r.duplicate ? ' (DUP!)' : ''}`,
+    );
+  pinger.onTimeout = (seq) => log(`  no answer yet for icmp_seq=${seq}`);
+  pinger.onError = (e) =>
+    log(`  From ${ipv4ToString(e.reporter)} icmp_seq=${e.seq} ${describeIcmpError(e.type, e.code)}`);
+  pinger.onDone = (s) => {
+    summary = s;
+  };
+  pinger.start();
+  sim.runUntil(() => summary !== undefined);
+  for (const line of formatStatistics(ipv4ToString(dst), summary!).slice(2)) log(`  ${line}`);
+  return summary!;
+}
+
+/** The client sends numbered datagrams 1 ms apart to the server's echo service. */
+function udpEcho(
+  sim: Simulation,
+  client: Host,
+  server: Host,
+  count: number,
+  log: (line: string) => void,
+): void {
+  const service = server.stack.udp.open();
+  service.bind(ECHO_PORT);
+  service.onReadable = () => {
+    for (let d = service.recv(); d !== undefined; d = service.recv()) service.send(d.data, d.address, d.port);
+  };
+  const socket = client.stack.udp.open();
+  socket.connect(server.ip, ECHO_PORT);
+  const sentAt: number[] = [];
+  const echoed = new Set<number>();
+  let duplicates = 0;
+  let reordered = 0;
+  let highest = -1;
+  const rtts: number[] = [];
+  socket.onReadable = () => {
+    for (let d = socket.recv(); d !== undefined; d = socket.recv()) {
+      const seq = new DataView(d.data.buffer, d.data.byteOffset).getUint32(0);
+      if (echoed.has(seq)) {
+        duplicates++;
+        continue;
+      }
+      echoed.add(seq);
+      if (seq < highest) reordered++;
+      highest = Math.max(highest, seq);
+      rtts.push(sim.now - sentAt[seq]!);
+    }
+  };
+  const start = sim.now;
+  for (let seq = 0; seq < count; seq++) {
+    sim.at(start + seq, () => {
+      const payload = new Uint8Array(64);
+      new DataView(payload.buffer).setUint32(0, seq);
+      sentAt[seq] = sim.now;
+      socket.send(payload);
+    });
+  }
+  sim.runUntil(() => echoed.size === count, count + 5000);
+  rtts.sort((a, b) => a - b);
+  const pct = (p: number) => rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))]?.toFixed(2) ?? '-';
+  log(
+    `  sent ${count}, echoed ${echoed.size} (${((echoed.size / count) * 100).toFixed(1)}%), duplicates ${duplicates}, reordered ${reordered}`,
+  );
+  log(`  rtt p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms`);
+  const drops =
+    server.stack.counters.value('udp.rx.drop.bad-checksum') +
+    server.stack.counters.value('ipv4.rx.drop.bad-checksum');
+  log(`  corrupted datagrams refused by checksums at the server: ${drops}`);
+  socket.close();
+  service.close();
+}
+
+export function runDemo(options: DemoOptions): void {
+  const { log } = options;
+  const { sim, clean, lossy, router, routerIfaces, client, server } = buildNetwork(options);
 
   const stopCapture = (() => {
     if (options.pcap === undefined) return () => {};
     const file = openCaptureFile(options.pcap, {
-      interfaces: [{ linkType: LINKTYPE_ETHERNET, name: 'wire' }],
+      format: 'pcapng',
+      interfaces: [
+        { linkType: LINKTYPE_ETHERNET, name: 'clean (router eth0)' },
+        { linkType: LINKTYPE_ETHERNET, name: 'lossy (router eth1)' },
+      ],
     });
-    const stop = captureInterfaces([client.iface], file, {
-      directions: ['tx', 'rx'],
-      toWallClock: (t) => sim.wallClock(t),
-    });
+    const stop = captureInterfaces(routerIfaces, file, { toWallClock: (t) => sim.wallClock(t) });
     return () => {
       stop();
       file.close();
     };
   })();
 
-  log(`netstack-ts demo (seed ${options.seed})`);
-  log(`  client ${ipv4ToString(client.ip)} ${macToString(client.iface.mac)}`);
-  log(`  server ${ipv4ToString(server.ip)} ${macToString(server.iface.mac)}`);
-  log(
-    `  wire: ${options.loss * 100}% loss, ${options.delay} ms delay ±${options.delay / 5}, 2% reorder, 1% duplicate, 0.5% corrupt, 100 Mbit/s`,
-  );
-
-  // The server echoes every valid datagram; corrupted ones are refused by their checksums.
-  const serverRefused = new Map<string, number>();
-  const serverSocket = server.stack.packetSockets.open({
-    ethertype: ETHERTYPE_IPV4,
-    onFrame: (frame, iface) => {
-      const r = receiveUdp(frame);
-      if (typeof r === 'string') {
-        serverRefused.set(r, (serverRefused.get(r) ?? 0) + 1);
-        return;
-      }
-      if (r.udp.dstPort !== PORT) return;
-      serverSocket.send(iface, udpFrame(server, client, PORT, r.udp.srcPort, r.udp.payload));
-    },
-  });
-
-  // The client sends numbered datagrams, one every millisecond, and records the echoes.
-  const echoed = new Set<number>();
-  let duplicates = 0;
-  let outOfOrder = 0;
-  let highest = -1;
-  const rtts: number[] = [];
-  const sentAt: number[] = [];
-  const clientSocket = client.stack.packetSockets.open({
-    ethertype: ETHERTYPE_IPV4,
-    onFrame: (frame) => {
-      const r = receiveUdp(frame);
-      if (typeof r === 'string' || r.udp.payload.length < 4) return;
-      const seq = new DataView(r.udp.payload.buffer, r.udp.payload.byteOffset).getUint32(0);
-      if (echoed.has(seq)) {
-        duplicates++;
-        return;
-      }
-      echoed.add(seq);
-      if (seq < highest) outOfOrder++;
-      highest = Math.max(highest, seq);
-      rtts.push(sim.now - sentAt[seq]!);
-    },
-  });
-  for (let seq = 0; seq < options.frames; seq++) {
-    sim.at(seq, () => {
-      const payload = new Uint8Array(64);
-      new DataView(payload.buffer).setUint32(0, seq);
-      sentAt[seq] = sim.now;
-      clientSocket.send(client.iface, udpFrame(client, server, 40000, PORT, payload));
-    });
-  }
-  sim.runUntilIdle();
-  stopCapture();
-
-  rtts.sort((a, b) => a - b);
-  const pct = (p: number) => rtts[Math.min(rtts.length - 1, Math.floor(p * rtts.length))]?.toFixed(3) ?? '-';
-  const lost = options.frames - echoed.size;
+  log(`netstack-ts demo (seed ${options.seed}): three stacks on a simulated network, virtual time`);
   log('');
   log(
-    `UDP echo over the impaired wire: ${options.frames} datagrams in ${sim.now.toFixed(1)} ms of virtual time`,
+    `  client ${ipv4ToString(client.ip)} ── clean wire ── router ── lossy wire ── server ${ipv4ToString(server.ip)}`,
   );
-  log(`  echoed       ${echoed.size} (${((echoed.size / options.frames) * 100).toFixed(1)}%)`);
-  log(`  lost         ${lost} (either way, or refused as corrupt)`);
-  log(`  duplicates   ${duplicates} (ignored by the client)`);
-  log(`  reordered    ${outOfOrder} (arrived after a later one)`);
   log(
-    `  refused      ${[...serverRefused].map(([k, v]) => `${k}: ${v}`).join(', ') || 'none'} (by the server)`,
+    `  lossy wire: ${options.loss * 100}% loss, ${options.delay} ms ±${options.delay / 5} delay, 2% reorder, 1% duplicate, 0.5% corrupt, 100 Mbit/s`,
   );
-  log(`  rtt          p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms`);
-  for (const [dir, s] of Object.entries(wire.stats)) {
-    log(
-      `  wire ${dir.padEnd(7)} sent ${s.sent}, delivered ${s.delivered}, lost ${s.lost}, duplicated ${s.duplicated}, corrupted ${s.corrupted}, reordered ${s.reordered}`,
-    );
-  }
   log('');
-  log('client counters:');
-  log(indent(client.stack.counters.format()));
-  log('server counters:');
+  log(`ping ${ipv4ToString(server.ip)} across the router:`);
+  ping(sim, client, server.ip, { count: 10, interval: 100 }, log);
+  log('');
+  log(`ping -t 1 ${ipv4ToString(server.ip)} (the router answers "time exceeded", as traceroute sees it):`);
+  ping(sim, client, server.ip, { count: 1, interval: 100, ttl: 1 }, log);
+  log('');
+  log(
+    `ping -s 4000 ${ipv4ToString(server.ip)} (fragmented by the client, reassembled by the server, and back):`,
+  );
+  ping(sim, client, server.ip, { count: 3, interval: 100, size: 4000 }, log);
+  log('');
+  log(`UDP echo (port ${ECHO_PORT}) from the client to the server, one datagram per millisecond:`);
+  udpEcho(sim, client, server, options.frames, log);
+  log('');
+  for (const wire of [clean, lossy]) {
+    for (const [dir, s] of Object.entries(wire.stats)) {
+      log(
+        `  wire ${wire.name} ${dir.padEnd(7)} sent ${s.sent}, delivered ${s.delivered}, lost ${s.lost}, duplicated ${s.duplicated}, corrupted ${s.corrupted}, reordered ${s.reordered}`,
+      );
+    }
+  }
+  log(
+    `  router forwarded ${router.counters.value('ipv4.forwarded')} packets in ${(sim.now / 1000).toFixed(2)} s of virtual time`,
+  );
+  log('');
+  log('server counters (nstat style):');
   log(indent(server.stack.counters.format()));
+  stopCapture();
   if (options.pcap !== undefined)
-    log(`\ncapture written to ${options.pcap} (open it with wireshark or tshark -r)`);
+    log(`\ncapture of both wires written to ${options.pcap} (wireshark or tshark -r)`);
 }
 
 function indent(text: string): string {
