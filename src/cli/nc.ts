@@ -40,7 +40,7 @@ export const ncFlags: Record<string, FlagSpec> = {
   ...interfaceFlags,
 };
 
-interface NcPlan {
+export interface NcPlan {
   listen: boolean;
   /** Where the client sends. */
   remote?: { addr: number; port: number };
@@ -49,7 +49,8 @@ interface NcPlan {
   quitAfter?: number;
 }
 
-function plan(flags: Record<string, unknown>, positionals: string[]): NcPlan {
+/** Checks nc's own flags and positionals. */
+export function parseNcPlan(flags: Record<string, unknown>, positionals: string[]): NcPlan {
   if (flags.udp !== true) throw new UsageError('only UDP for now: give -u (TCP comes with the TCP layer)');
   const quit = flags.quit as number | undefined;
   if (quit !== undefined && !(quit >= 0 && quit <= 86_400))
@@ -79,7 +80,7 @@ function plan(flags: Record<string, unknown>, positionals: string[]): NcPlan {
 
 export async function runNc(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ncFlags);
-  const p = plan(args.flags, args.positionals);
+  const p = parseNcPlan(args.flags, args.positionals);
   const config = parseInterfaceOptions(args);
   const session = new Session(config, 'netstack-nc', process.stderr);
   const { stack } = session;

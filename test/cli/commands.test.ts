@@ -7,7 +7,17 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
-import { describeIcmpError, formatRtt, formatStatistics } from '../../src/cli/ping.ts';
+import { parseArgs, UsageError } from '../../src/cli/args.ts';
+import { parseInterfaceOptions } from '../../src/cli/interface-options.ts';
+import { ncFlags, parseNcPlan } from '../../src/cli/nc.ts';
+import {
+  describeIcmpError,
+  formatRtt,
+  formatStatistics,
+  parsePingPlan,
+  pingFlags,
+} from '../../src/cli/ping.ts';
+import { upFlags } from '../../src/cli/up.ts';
 import { REPO } from '../helpers/netstack-cli.ts';
 
 const MAIN = join(REPO, 'src', 'cli', 'main.ts');
@@ -64,28 +74,14 @@ describe('netstack help', () => {
 });
 
 describe('wrong flags and impossible configurations', () => {
+  // One of each kind through the real command; the other checks run in-process below.
   const cases: Array<[string[], RegExp]> = [
     [['bogus'], /^netstack: unknown command 'bogus'/],
     [['up'], /^netstack up: needs a device: --tap NAME or --tun NAME$/m],
     [['up', '--tap'], /^netstack up: option --tap needs a value$/m],
-    [['up', '--tap', 'tap0', '--serve', 'chargen'], /unknown service 'chargen'/],
     [['up', '--tap', 'tap0', '--ipv4', '10.0.0.300/24'], /--ipv4: expected ADDR\/LEN/],
-    [['up', '--tap', 'tap0', '--ipv4', '10.0.0.2/24', '--gateway', '10.1.0.1'], /not on the subnet/],
-    [['up', '--tap', 'tap0', '--mtu', '20'], /--mtu must be/],
-    [['up', '--tap', 'tap0', 'extra'], /unexpected argument extra/],
-    [['up', '--frobnicate'], /unknown option --frobnicate/],
-    [['ping'], /^netstack ping: needs a HOST/m],
     [['ping', 'example.org'], /HOST: not an IPv4 address: example\.org/],
-    [['ping', '-c', '0', '127.0.0.1'], /--count must be an integer from 1/],
-    [['ping', '-s', '70000', '127.0.0.1'], /--size must be an integer from 0 to 65507/],
-    [['ping', '-t', '0', '127.0.0.1'], /--ttl must be/],
-    [['ping', '-i', '0', '127.0.0.1'], /--interval must be/],
-    [['ping', '--pcap', 'x.pcap', '127.0.0.1'], /--pcap needs a device/],
     [['nc', '127.0.0.1', '7'], /only UDP for now: give -u/],
-    [['nc', '-u', '127.0.0.1'], /needs HOST PORT/],
-    [['nc', '-u', '127.0.0.1', '70000'], /PORT: not a port: 70000/],
-    [['nc', '-u', '-l'], /-l needs a PORT/],
-    [['nc', '-u', '-l', '-p', '5', '6'], /give the port once/],
   ];
   for (const [args, message] of cases) {
     test(`netstack ${args.join(' ')}`, () => assertOneLineError(netstack(args), 2, message));
@@ -113,6 +109,81 @@ describe('wrong flags and impossible configurations', () => {
     assert.notEqual(r.status, 0, 'an unprivileged user created a TAP device');
     // Without the addon the message names the build step instead; either way one line.
     assertOneLineError(r, 1, /^netstack up: (cannot open TAP device nst-noperm: .*(EACCES|EPERM)|.*ENOTSUP)/);
+  });
+});
+
+describe('command flags checked in-process', () => {
+  const refuses = (run: () => unknown, message: RegExp) =>
+    assert.throws(run, (e: Error) => e instanceof UsageError && message.test(e.message));
+  const ping = (argv: string[]) => {
+    const a = parseArgs(argv, pingFlags);
+    return parsePingPlan(a.flags, a.positionals);
+  };
+  const nc = (argv: string[]) => {
+    const a = parseArgs(argv, ncFlags);
+    return parseNcPlan(a.flags, a.positionals);
+  };
+
+  test('ping', () => {
+    assert.deepEqual(ping(['-c', '5', '-i', '0.2', '-s', '1000', '-W', '3', '-t', '9', '10.0.0.1']), {
+      host: '10.0.0.1',
+      dst: 0x0a000001,
+      count: 5,
+      interval: 200,
+      size: 1000,
+      timeout: 3000,
+      ttl: 9,
+      quiet: false,
+      outstanding: false,
+    });
+    refuses(() => ping([]), /needs a HOST/);
+    refuses(() => ping(['10.0.0.1', '10.0.0.2']), /unexpected argument 10\.0\.0\.2/);
+    refuses(() => ping(['-c', '0', '127.0.0.1']), /--count must be an integer from 1/);
+    refuses(() => ping(['-c', '1.5', '127.0.0.1']), /--count must be/);
+    refuses(() => ping(['-s', '70000', '127.0.0.1']), /--size must be an integer from 0 to 65507/);
+    refuses(() => ping(['-t', '0', '127.0.0.1']), /--ttl must be/);
+    refuses(() => ping(['-t', '256', '127.0.0.1']), /--ttl must be/);
+    refuses(() => ping(['-i', '0', '127.0.0.1']), /--interval must be/);
+    refuses(() => ping(['-W', '0', '127.0.0.1']), /--timeout must be/);
+  });
+
+  test('nc', () => {
+    assert.deepEqual(nc(['-u', '10.0.0.1', '53']), {
+      listen: false,
+      remote: { addr: 0x0a000001, port: 53 },
+      local: { port: 0 },
+    });
+    assert.deepEqual(nc(['-u', '-l', '-q', '1', '5000']), {
+      listen: true,
+      local: { port: 5000 },
+      quitAfter: 1000,
+    });
+    assert.deepEqual(nc(['-u', '-l', '10.0.0.2', '5000']), {
+      listen: true,
+      local: { addr: 0x0a000002, port: 5000 },
+    });
+    assert.deepEqual(nc(['-u', '-l', '-p', '5000']), { listen: true, local: { port: 5000 } });
+    refuses(() => nc(['10.0.0.1', '7']), /only UDP for now/);
+    refuses(() => nc(['-u', '10.0.0.1']), /needs HOST PORT/);
+    refuses(() => nc(['-u', '10.0.0.1', '70000']), /PORT: not a port: 70000/);
+    refuses(() => nc(['-u', '10.0.0.1', '0']), /PORT: not a port: 0/);
+    refuses(() => nc(['-u', '-l']), /-l needs a PORT/);
+    refuses(() => nc(['-u', '-l', '-p', '5', '6']), /give the port once/);
+    refuses(() => nc(['-u', '-q', '-1', '10.0.0.1', '7']), /-q must be/);
+  });
+
+  test('up', () => {
+    const up = (argv: string[]) => parseInterfaceOptions(parseArgs(argv, upFlags));
+    refuses(
+      () => up(['--tap', 'tap0', '--ipv4', '10.0.0.2/24', '--gateway', '10.1.0.1']),
+      /not on the subnet/,
+    );
+    refuses(() => up(['--tap', 'tap0', '--mtu', '20']), /--mtu must be/);
+    refuses(() => up(['--frobnicate']), /unknown option --frobnicate/);
+    refuses(
+      () => parseArgs(['--pcap', 'x.pcap'], pingFlags) && up(['--pcap', 'x.pcap']),
+      /--pcap needs a device/,
+    );
   });
 });
 
