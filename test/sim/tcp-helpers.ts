@@ -1,6 +1,12 @@
 /** Helpers for TCP simulation tests: pumping data through sockets and hashing what arrived. */
 import { createHash } from 'node:crypto';
+import type { Impairments } from '../../src/bindings/memory/impairments.ts';
 import type { TcpSocket } from '../../src/core/tcp/tcp-socket.ts';
+import type { Ipv4Addr } from '../../src/wire/address.ts';
+import { MAX_HEADROOM, PacketBuffer } from '../../src/wire/packet-buffer.ts';
+import { emitTcp, type TcpHeader } from '../../src/wire/tcp.ts';
+import { injector } from '../helpers/inject.ts';
+import { type Host, twoHosts } from '../helpers/sim-hosts.ts';
 
 /** Deterministic pseudo-random bytes for a payload (xorshift from `seed`). */
 export function payload(size: number, seed: number): Uint8Array {
@@ -71,4 +77,48 @@ export function collect(socket: TcpSocket): {
     ended = true;
   };
   return { chunks, bytes: () => total, ended: () => ended };
+}
+
+/** A connected pair: `client` on a to `server` on b (port 80), after the handshake. */
+export function connectedPair(seed: number, impairments: Impairments = {}, port = 80) {
+  const hosts = twoHosts(seed, impairments);
+  const { sim, a, b } = hosts;
+  const listener = b.stack.tcp.listen({ port });
+  let server: TcpSocket | undefined;
+  listener.onConnection = () => {
+    server ??= listener.accept();
+  };
+  const client = a.stack.tcp.connect({ address: b.ip, port });
+  if (!sim.runUntil(() => server !== undefined && client.state === 'ESTABLISHED', 60_000)) {
+    throw new Error(`no connection (seed ${seed})`);
+  }
+  return { ...hosts, listener, client, server: server! };
+}
+
+/** The bytes of a TCP segment from `src` to `dst` with a valid checksum. */
+export function tcpBytes(
+  src: Ipv4Addr,
+  dst: Ipv4Addr,
+  h: Partial<TcpHeader> & { srcPort: number; dstPort: number },
+  data: Uint8Array = new Uint8Array(0),
+): Uint8Array {
+  const pb = PacketBuffer.from(data, MAX_HEADROOM);
+  emitTcp(
+    pb,
+    { seqNumber: 0, ackNumber: 0, flags: 0, window: 65535, urgentPointer: 0, options: {}, ...h },
+    { kind: 'v4', src, dst },
+  );
+  return pb.bytes().slice();
+}
+
+/** Sends a forged TCP segment from `from`'s interface to `to` (claiming source `src`). */
+export function injectTcp(
+  from: Host,
+  to: Host,
+  src: Ipv4Addr,
+  h: Partial<TcpHeader> & { srcPort: number; dstPort: number },
+  data?: Uint8Array,
+): void {
+  const inj = injector(from);
+  inj.send(to.iface.mac, { src, dst: to.ip, protocol: 6, ttl: 64 }, tcpBytes(src, to.ip, h, data));
 }

@@ -6,7 +6,7 @@
 import type { TcpOptions } from '../../wire/tcp-options.ts';
 import { createCongestionControl } from './congestion/controller.ts';
 import { finSeq, output, sendAck, sendSyn } from './output.ts';
-import { isDuplicateAck, onAckReceived } from './recovery.ts';
+import { isDuplicateAck, onAckReceived, startRecoveryState } from './recovery.ts';
 import { hasAck, hasFin, hasRst, hasSyn, type Segment, segLen } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt } from './seq.ts';
 import {
@@ -63,12 +63,15 @@ export function updateMss(tcb: Tcb, pathMtu = tcb.path?.mtu ?? 1500): void {
   if (mss === tcb.mss) return;
   tcb.mss = mss;
   tcb.cc.setMss(mss);
+  tcb.scoreboard?.setMss(mss);
+  tcb.prr.setMss(mss);
 }
 
 /** Entering ESTABLISHED: the congestion window starts for the negotiated MSS (RFC 6928). */
 function establish(tcb: Tcb, seg: Segment): void {
   tcb.setState(ESTABLISHED);
   tcb.cc = createCongestionControl(tcb.cc.name, tcb.mss, tcb.now);
+  startRecoveryState(tcb);
   tcb.sndWnd = seg.window << (hasSyn(seg) ? 0 : tcb.sndWscale);
   tcb.maxSndWnd = Math.max(tcb.maxSndWnd, tcb.sndWnd);
   tcb.sndWl1 = seg.seq;
@@ -172,6 +175,27 @@ function synchronized(tcb: Tcb, seg: Segment): void {
   // A retransmitted SYN in SYN-RECEIVED: our SYN-ACK was lost; send it again.
   if (state.name === 'SYN-RECEIVED' && hasSyn(seg) && !hasAck(seg) && seg.seq === tcb.irs) {
     sendSyn(tcb);
+    return;
+  }
+  // Simultaneous open: the peer's SYN-ACK repeats the SYN we already took (it fails the
+  // acceptability test, one of the edge cases RFC 9293 3.10.7.4 notes); its ACK of our SYN is
+  // what completes the handshake, as Linux takes it.
+  if (
+    state.name === 'SYN-RECEIVED' &&
+    !state.passive &&
+    hasSyn(seg) &&
+    hasAck(seg) &&
+    !hasRst(seg) &&
+    seg.seq === tcb.irs &&
+    seg.ack === tcb.sndMax
+  ) {
+    establish(tcb, seg);
+    tcb.sndUna = seg.ack;
+    tcb.unackedSince = undefined;
+    layer.timers.restartRetransmit(tcb);
+    tcb.events?.connected();
+    tcb.ackNow = true;
+    output(tcb);
     return;
   }
   const len = segLen(seg);
@@ -318,7 +342,7 @@ function processAck(tcb: Tcb, seg: Segment, len: number): boolean {
       tcb.persistBackoff = 0;
     }
   }
-  onAckReceived(tcb, acked, duplicate, rtt);
+  onAckReceived(tcb, seg, acked, duplicate, rtt);
   if (acked > 0) layer.timers.restartRetransmit(tcb);
   const finAcked = tcb.finQueued && seqGt(tcb.sndMax, finSeq(tcb)) && tcb.sndUna === tcb.sndMax;
   switch (tcb.state.name) {

@@ -9,8 +9,10 @@ import type { Ipv4Path } from '../ip/ipv4-types.ts';
 import type { Instant } from '../time.ts';
 import type { Timer } from '../timers.ts';
 import { type CongestionControl, createCongestionControl } from './congestion/controller.ts';
+import { Prr } from './congestion/prr.ts';
 import { ReceiveQueue } from './receive-queue.ts';
 import { RttEstimator } from './rtt.ts';
+import type { SackScoreboard } from './sack-scoreboard.ts';
 import { SendBuffer } from './send-buffer.ts';
 import type { Seq } from './seq.ts';
 import { closed, type TcpState } from './state.ts';
@@ -124,6 +126,10 @@ export class Tcb {
   readonly rtt = new RttEstimator();
   cc: CongestionControl;
   recovery: Recovery | undefined;
+  /** RFC 6675 scoreboard, when SACK was negotiated. */
+  scoreboard: SackScoreboard | undefined;
+  /** RFC 6937 state of the current recovery. */
+  prr = new Prr(DEFAULT_MSS);
   /** The recovery point of the last recovery or timeout (RFC 6582 3.2 step 2, 4.1). */
   lastRecoveryPoint: Seq | undefined;
   /** The path MTU learned from ICMP (RFC 1191), when below the interface MTU. */
@@ -232,7 +238,7 @@ export class Tcb {
   destroy(error?: string): void {
     if (this.state.name === 'CLOSED' && !this.layer.owns(this)) return;
     const wasEmbryonic = this.listener !== undefined;
-    this.state = closed(error);
+    this.setState(closed(error));
     const stack = this.layer.stack;
     stack.cancel(this.rtxTimer);
     stack.cancel(this.delackTimer);

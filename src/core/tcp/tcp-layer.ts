@@ -34,6 +34,7 @@ import { negotiate, segmentArrives, updateMss } from './input.ts';
 import { IsnGenerator } from './isn.ts';
 import { type ListenOptions, TcpListener } from './listener.ts';
 import { output, routeOf, sendRst, sendSyn, transmit } from './output.ts';
+import { startRecoveryState } from './recovery.ts';
 import { hasAck, hasRst, hasSyn, type Segment, segLen } from './segment.ts';
 import { seqAdd, seqGe, seqGt, seqLt } from './seq.ts';
 import { ESTABLISHED, SYN_SENT, synReceived } from './state.ts';
@@ -479,6 +480,7 @@ export class TcpLayer implements Ipv4Protocol {
     tcb.sndWl1 = seg.seq;
     tcb.sndWl2 = seg.ack;
     tcb.unackedSince = undefined;
+    startRecoveryState(tcb);
     this.connections.set(tcb.localAddr, tcb.localPort, tcb.remoteAddr, tcb.remotePort, tcb);
     this.counters.established.value++;
     this.timers.armKeepalive(tcb);
