@@ -50,6 +50,14 @@ export interface NetstackProcess {
 
 export class NetstackRunner {
   private readonly running = new Set<NetstackProcess>();
+  /** Last resort if the test process exits before the after() hooks run. */
+  private readonly exitHook = () => {
+    for (const p of this.running) p.kill('SIGKILL');
+  };
+
+  constructor() {
+    process.once('exit', this.exitHook);
+  }
 
   /** Starts `netstack ARGS` in `ns` (`ip netns exec` execs node, so the PID is node's own). */
   start(ns: string, args: readonly string[], options: { stdin?: boolean } = {}): NetstackProcess {
@@ -114,6 +122,7 @@ export class NetstackRunner {
   /** Kills every process this runner started that still runs, and waits for them. */
   async cleanup(): Promise<void> {
     await Promise.all([...this.running].map((p) => this.stop(p, 2000)));
+    process.removeListener('exit', this.exitHook);
   }
 }
 
