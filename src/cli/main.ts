@@ -10,12 +10,16 @@ import { runUp, upFlags } from './up.ts';
 
 const demoFlags: Record<string, FlagSpec> = {
   seed: { type: 'number', help: 'seed of the simulation (same seed, same run, same pcap)', value: 'N' },
-  frames: { type: 'number', help: 'datagrams to send (default 2000)', value: 'N' },
-  loss: { type: 'number', help: 'loss probability on the wire, each way (default 0.05)', value: 'P' },
-  delay: { type: 'number', help: 'one-way delay of the wire in ms (default 10)', value: 'MS' },
+  frames: { type: 'number', help: 'UDP datagrams in the echo exchange (default 2000)', value: 'N' },
+  loss: {
+    type: 'number',
+    help: 'loss probability on the router-server wire, each way (default 0.05)',
+    value: 'P',
+  },
+  delay: { type: 'number', help: 'one-way delay of the router-server wire in ms (default 10)', value: 'MS' },
   pcap: {
     type: 'string',
-    help: 'capture file (default netstack-demo.pcap; "none" for no capture)',
+    help: 'capture file (default netstack-demo.pcapng; "none" for no capture)',
     value: 'FILE',
   },
 };
@@ -41,7 +45,7 @@ const commands: Record<
         if (v < min || v > max) throw new UsageError(`--${name} must be between ${min} and ${max}`);
         return v;
       };
-      const pcap = (flags.pcap as string | undefined) ?? 'netstack-demo.pcap';
+      const pcap = (flags.pcap as string | undefined) ?? 'netstack-demo.pcapng';
       runDemo({
         seed: num('seed', 1, 0, 0xffffffff),
         frames: num('frames', 2000, 1, 1_000_000),
