@@ -217,6 +217,12 @@ function synchronized(tcb: Tcb, seg: Segment): void {
       drops.drop('rst-out-of-window');
       return;
     }
+    if (hasSyn(seg)) {
+      // RFC 5961 4.2: a SYN gets a (rate-limited) challenge ACK whatever its sequence number.
+      drops.drop('syn-challenged');
+      challengeAck(tcb);
+      return;
+    }
     drops.drop('out-of-window');
     if (state.name === 'TIME-WAIT' && hasFin(seg)) layer.timers.startTimeWait(tcb);
     tcb.ackNow = true;

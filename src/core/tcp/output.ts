@@ -261,8 +261,9 @@ export function output(tcb: Tcb): void {
       layer.timers.armRetransmit(tcb);
       if (fin) break;
     }
-    // Zero window with data waiting and nothing in flight: probe it (RFC 9293 3.8.6.1).
-    if (tcb.flightSize === 0 && seqDiff(bufEnd, tcb.sndNxt) > 0 && tcb.sndWnd === 0) {
+    // Data waiting and nothing in flight: a zero window is probed (RFC 9293 3.8.6.1), and a
+    // window the SWS rule refused to use is used after the override timeout (3.8.6.2.1).
+    if (tcb.flightSize === 0 && seqDiff(bufEnd, tcb.sndNxt) > 0) {
       layer.timers.armPersist(tcb);
     }
   }

@@ -95,6 +95,7 @@ export interface TcpCounters {
   listenOverflows: Counter;
   oooDropped: Counter;
   keepalives: Counter;
+  windowProbes: Counter;
   noRoute: Counter;
   timeWaitReused: Counter;
   pmtuUpdates: Counter;
@@ -142,6 +143,7 @@ export class TcpLayer implements Ipv4Protocol {
       listenOverflows: c.get('tcp.listen.overflows'),
       oooDropped: c.get('tcp.rx.ooo-dropped'),
       keepalives: c.get('tcp.tx.keepalives'),
+      windowProbes: c.get('tcp.tx.window-probes'),
       noRoute: c.get('tcp.tx.no-route'),
       timeWaitReused: c.get('tcp.time-wait.reused'),
       pmtuUpdates: c.get('tcp.pmtu.updates'),

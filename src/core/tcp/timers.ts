@@ -5,9 +5,9 @@
  * FIN-WAIT-2 timeout of orphaned connections, and the user timeout (RFC 5482).
  */
 import { SECOND } from '../time.ts';
-import { output, retransmit, sendAck, sendSegment, sendSyn } from './output.ts';
+import { finSeq, output, sendAck, sendSegment, sendSyn } from './output.ts';
 import { onRetransmitTimeout } from './recovery.ts';
-import { seqAdd } from './seq.ts';
+import { seqAdd, seqDiff } from './seq.ts';
 import type { Tcb } from './tcb.ts';
 import type { TcpLayer } from './tcp-layer.ts';
 
@@ -69,20 +69,27 @@ export class TcpTimers {
     if (s === 'CLOSED' || s === 'TIME-WAIT') return;
     const now = this.layer.stack.now();
     if (tcb.rtxMode === 'persist') {
-      // A probe the peer must answer with its window: one byte below SND.UNA would be old data
-      // (Linux's choice); we send the next byte of new data, as RFC 9293 3.8.6.1 describes.
       tcb.persistBackoff++;
-      if (tcb.sndWnd === 0 && tcb.flightSize === 0 && tcb.sendBuffer.length > 0) {
-        sendSegment(tcb, tcb.sndNxt, 1, 0);
-        tcb.sndNxt = seqAdd(tcb.sndNxt, 1);
-        tcb.sndMax = tcb.sndNxt;
-        tcb.unackedSince ??= now;
-        this.restartRetransmit(tcb);
-        // The probe byte is retransmitted like any data; its timeouts back off, never abort (MUST-37).
-        tcb.rtxMode = 'persist';
+      const waiting = seqDiff(finSeq(tcb), tcb.sndNxt);
+      if (tcb.flightSize > 0 || waiting <= 0) return;
+      const usable = seqDiff(seqAdd(tcb.sndUna, tcb.sndWnd), tcb.sndNxt);
+      if (usable <= 0) {
+        // Zero window (RFC 9293 3.8.6.1): a probe the peer must answer with its window. As Linux,
+        // it carries SND.UNA - 1 and no data, so it takes no sequence space and never times the
+        // connection out while the peer answers (MUST-37).
+        sendSegment(tcb, seqAdd(tcb.sndUna, -1), 0, 0);
+        this.layer.counters.windowProbes.value++;
+        this.armPersist(tcb);
         return;
       }
-      output(tcb);
+      // A window too small for the sender's SWS rule is used after the override timeout
+      // (RFC 9293 3.8.6.2.1).
+      const len = Math.min(usable, waiting, tcb.mss);
+      sendSegment(tcb, tcb.sndNxt, len, 0);
+      tcb.sndNxt = seqAdd(tcb.sndNxt, len);
+      tcb.sndMax = tcb.sndNxt;
+      tcb.unackedSince ??= now;
+      this.restartRetransmit(tcb);
       return;
     }
     if (tcb.flightSize === 0) return;
@@ -105,7 +112,7 @@ export class TcpTimers {
       return;
     }
     onRetransmitTimeout(tcb);
-    retransmit(tcb, tcb.sndUna);
+    output(tcb);
     this.restartRetransmit(tcb);
   }
 
