@@ -8,7 +8,9 @@ import { Simulation } from '../../src/bindings/memory/simulation.ts';
 import type { VirtualSwitch } from '../../src/bindings/memory/switch.ts';
 import type { NetworkInterface } from '../../src/core/device/interface.ts';
 import type { Stack } from '../../src/core/stack.ts';
-import { ipv4ToString } from '../../src/wire/address.ts';
+import { IPV4_BROADCAST, ipv4ToString } from '../../src/wire/address.ts';
+import { BOOTREQUEST, type DhcpRepr, emitDhcp, parseDhcp } from '../../src/wire/dhcp.ts';
+import type { DhcpOptions } from '../../src/wire/dhcp-options.ts';
 import { configure, ip } from '../helpers/sim-hosts.ts';
 
 export interface ClientHost {
@@ -91,4 +93,59 @@ export function routes(stack: Stack): string[] {
       (r) =>
         `${r.prefixLen === 0 ? 'default' : `${ipv4ToString(r.dest)}/${r.prefixLen}`}${r.gateway !== undefined ? ` via ${ipv4ToString(r.gateway)}` : ''} ${r.origin}`,
     );
+}
+
+/**
+ * The DHCP messages a host sends (to UDP port 67), with the virtual time of each, parsed from the
+ * frames leaving `iface`.
+ */
+export function dhcpSent(iface: NetworkInterface, now: () => number): Array<{ time: number; msg: DhcpRepr }> {
+  const out: Array<{ time: number; msg: DhcpRepr }> = [];
+  iface.addObserver((direction, frame) => {
+    if (direction !== 'tx' || frame[12] !== 0x08 || frame[13] !== 0x00 || frame[23] !== 17) return;
+    const ihl = (frame[14]! & 0x0f) * 4;
+    const udp = 14 + ihl;
+    if (((frame[udp + 2]! << 8) | frame[udp + 3]!) !== 67) return;
+    const parsed = parseDhcp(frame.subarray(udp + 8));
+    if (parsed.ok) out.push({ time: now(), msg: parsed.value });
+  });
+  return out;
+}
+
+/**
+ * A host that speaks DHCP by hand from port 68 of `iface` (made-up clients, INFORM): `send` a
+ * message, `replies` holds what came back.
+ */
+export function rawDhcpHost(stack: Stack, iface: NetworkInterface) {
+  const replies: Array<{ msg: DhcpRepr; dst: number }> = [];
+  const socket = stack.udp.open();
+  socket.bindToDevice(iface);
+  socket.setBroadcast(true);
+  socket.bind(68, 0, { reuseAddr: true });
+  socket.onReadable = () => {
+    for (let d = socket.recv(); d; d = socket.recv()) {
+      const p = parseDhcp(d.data);
+      if (p.ok) replies.push({ msg: p.value, dst: d.dst });
+    }
+  };
+  const send = (fields: Partial<DhcpRepr> & { options: DhcpOptions }, dst = IPV4_BROADCAST) => {
+    const repr: DhcpRepr = {
+      op: BOOTREQUEST,
+      htype: 1,
+      hops: 0,
+      xid: 1,
+      secs: 0,
+      broadcast: true,
+      ciaddr: 0,
+      yiaddr: 0,
+      siaddr: 0,
+      giaddr: 0,
+      chaddr: new Uint8Array([2, 0, 0, 0, 0, 1]),
+      sname: '',
+      file: '',
+      ...fields,
+    };
+    socket.send(emitDhcp(repr).bytes(), dst, 67);
+  };
+  return { socket, replies, send };
 }
