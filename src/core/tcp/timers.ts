@@ -13,8 +13,9 @@ import type { TcpLayer } from './tcp-layer.ts';
 
 /** The delayed-ACK bound (Linux's TCP_DELACK_MAX is 200 ms, its minimum 40 ms; we use 40 ms). */
 export const DELAYED_ACK = 40;
-/** Linux tcp_syn_retries (6: about 127 s) and tcp_synack_retries (5). */
-export const SYN_RETRIES = 6;
+/** SYN retransmissions: 7 (255 s) so that R2 for a SYN is at least 3 minutes (MUST-23; Linux's
+ * tcp_syn_retries 6 gives 127 s); tcp_synack_retries 5 for our SYN-ACKs. */
+export const SYN_RETRIES = 7;
 export const SYNACK_RETRIES = 5;
 /** Linux tcp_retries2: 15 retransmissions (about 15 minutes), R2 of RFC 9293 3.8.3. */
 export const DATA_RETRIES = 15;
