@@ -7,13 +7,11 @@
  */
 import { Prr } from './congestion/prr.ts';
 import { finSeq, retransmit } from './output.ts';
-import { SackScoreboard } from './sack-scoreboard.ts';
+import { DUP_THRESH, SackScoreboard } from './sack-scoreboard.ts';
 import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqGt } from './seq.ts';
 import type { Tcb } from './tcb.ts';
 
-/** RFC 5681 3.2 / RFC 6675: three duplicate ACKs mean a loss. */
-export const DUP_THRESH = 3;
 
 /** Sets up the SACK scoreboard and PRR once the handshake settled the MSS and SACK. */
 export function startRecoveryState(tcb: Tcb): void {
@@ -88,7 +86,7 @@ export function onAckReceived(
   }
   if (!(duplicate || newlySacked > 0) || tcb.flightSize === 0) return;
   tcb.dupAcks++;
-  const lost = tcb.dupAcks >= DUP_THRESH || (sb !== undefined && sb.isLost(tcb.sndUna));
+  const lost = tcb.dupAcks >= DUP_THRESH || sb?.isLost(tcb.sndUna) === true;
   if (!lost) return;
   // RFC 6582 3.2 step 2 / RFC 6675 5: only for a loss past the previous recovery point.
   if (tcb.lastRecoveryPoint !== undefined && !seqGt(tcb.sndUna, tcb.lastRecoveryPoint)) return;
