@@ -39,9 +39,9 @@ export interface PoolEntry {
   expires: Instant;
 }
 
-/** A fixed address for one client (by client key). */
+/** A fixed address for one client, known by any of its client keys. */
 export interface PoolReservation {
-  client: string;
+  clients: string[];
   address: Ipv4Addr;
   hostName?: string;
 }
@@ -67,13 +67,13 @@ export class AddressPool {
       });
     }
     for (const r of reservations) {
-      if (this.reservedFor.has(r.address) || this.reservationOf.has(r.client)) {
+      if (this.reservedFor.has(r.address) || r.clients.some((c) => this.reservationOf.has(c))) {
         throw Object.assign(new Error(`reservation of ${ipv4ToString(r.address)} given twice`), {
           code: 'EINVAL',
         });
       }
       this.reservedFor.set(r.address, r);
-      this.reservationOf.set(r.client, r);
+      for (const c of r.clients) this.reservationOf.set(c, r);
     }
     this.fresh = start;
   }
@@ -117,7 +117,7 @@ export class AddressPool {
   /** `client` may have `address`: in the range or reserved for it, and nobody else's. */
   canGive(client: string, address: Ipv4Addr, now: Instant): boolean {
     const reserved = this.reservedFor.get(address);
-    if (reserved !== undefined) return reserved.client === client;
+    if (reserved !== undefined) return reserved.clients.includes(client);
     if (address < this.start || address > this.end || this.excluded.has(address)) return false;
     const e = this.entries.get(address);
     // A declined entry belongs to no client (see `decline`).

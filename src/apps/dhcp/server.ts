@@ -141,21 +141,20 @@ export class DhcpServer {
     }
     this.address = mine;
     this.leaseTime = options.leaseTime ?? DEFAULT_LEASE_TIME;
-    const reservations: PoolReservation[] = (options.reservations ?? []).flatMap((r) => {
+    const reservations: PoolReservation[] = (options.reservations ?? []).map((r) => {
       if (!sameSubnet(mine, r.address) || r.address === mine.addr) {
         throw Object.assign(new Error(`reserved ${ipv4ToString(r.address)} is not a client address`), {
           code: 'EINVAL',
         });
       }
-      const extra = r.hostName !== undefined ? { hostName: r.hostName } : {};
-      const keys: string[] = [];
-      if (r.clientId !== undefined)
-        keys.push(clientKey({ chaddr: new Uint8Array(0), options: { clientId: r.clientId } }));
+      const clients: string[] = [];
+      if (r.clientId !== undefined) clients.push(`id:${toHex(r.clientId)}`);
       if (r.mac !== undefined) {
         // The key of a client without an identifier, and of one sending the usual type-1 identifier.
-        keys.push(`hw:${toHex(ethernetClientId(r.mac).subarray(1))}`, `id:${toHex(ethernetClientId(r.mac))}`);
+        const id = ethernetClientId(r.mac);
+        clients.push(`hw:${toHex(id.subarray(1))}`, `id:${toHex(id)}`);
       }
-      return keys.map((client) => ({ client, address: r.address, ...extra }));
+      return { clients, address: r.address, ...(r.hostName !== undefined ? { hostName: r.hostName } : {}) };
     });
     this.pool = new AddressPool(start, end, reservations, new Set([mine.addr]));
     this.sweepTimer = stack.createTimer(() => this.sweep());
@@ -303,14 +302,14 @@ export class DhcpServer {
       return;
     }
     const mine = entry !== undefined && entry.address === requested;
-    if (!this.pool.canGive(client, requested, now)) {
-      this.nak(m, 'address in use');
-      return;
-    }
     if (m.ciaddr === 0 && !mine) {
       // INIT-REBOOT: a client of another record gets NAK; one the server has no record of, silence.
       if (entry !== undefined) this.nak(m, 'not your address');
       else this.drops.drop('not-our-lease');
+      return;
+    }
+    if (!this.pool.canGive(client, requested, now)) {
+      this.nak(m, 'address in use');
       return;
     }
     // RENEWING or REBINDING (or INIT-REBOOT of our own lease): extend it. A server that lost its
