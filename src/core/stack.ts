@@ -49,6 +49,7 @@ export class Stack {
   readonly loopback: NetworkInterface;
   private readonly interfaces: NetworkInterface[] = [];
   private depth = 0;
+  private readonly entryEnd: Array<() => void> = [];
 
   constructor(env: Environment, options: StackOptions = {}) {
     this.env = env;
@@ -139,8 +140,28 @@ export class Stack {
     try {
       return body();
     } finally {
+      if (this.depth === 1) this.runEntryEnd();
       if (--this.depth === 0) for (const i of this.interfaces) i.flush();
     }
+  }
+
+  /**
+   * Runs `callback` once when the current outermost entry ends, before its frames go to the links
+   * (so TCP can answer a whole received batch with one ACK, RFC 9293 3.10.7.4 MUST-58/59).
+   * Outside an entry it runs at once.
+   */
+  atEntryEnd(callback: () => void): void {
+    if (this.depth === 0) {
+      this.run(callback);
+      return;
+    }
+    this.entryEnd.push(callback);
+  }
+
+  private runEntryEnd(): void {
+    // Callbacks may queue more callbacks; run until none is left.
+    for (let i = 0; i < this.entryEnd.length; i++) this.entryEnd[i]!();
+    this.entryEnd.length = 0;
   }
 
   private receiveBatch(iface: NetworkInterface, frames: readonly Uint8Array[]): void {

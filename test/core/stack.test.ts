@@ -120,3 +120,29 @@ describe('Stack', () => {
     assert.equal(stack.nextDeadline(), Number.POSITIVE_INFINITY);
   });
 });
+
+describe('entry end', () => {
+  test('atEntryEnd callbacks run once, at the end of the outermost entry, before frames leave', () => {
+    const stack = new Simulation().createStack();
+    const link = recordingLink(MAC_A);
+    const eth0 = stack.addInterface('eth0', link);
+    const sock = stack.packetSockets.open({ onFrame: () => {} });
+    const log: string[] = [];
+    stack.run(() => {
+      stack.atEntryEnd(() => {
+        log.push(`end, ${link.batches.length} batches so far`);
+        sock.send(eth0, frame(MAC_B, MAC_A, 0x88b5));
+        stack.atEntryEnd(() => log.push('queued by a callback'));
+      });
+      stack.run(() => log.push('inner entry'));
+      log.push('body');
+    });
+    assert.deepEqual(log, ['inner entry', 'body', 'end, 0 batches so far', 'queued by a callback']);
+    assert.deepEqual(
+      link.batches.map((b) => b.length),
+      [1],
+    );
+    stack.atEntryEnd(() => log.push('outside an entry'));
+    assert.equal(log.at(-1), 'outside an entry');
+  });
+});
