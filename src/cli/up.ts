@@ -4,6 +4,7 @@
  * or SIGTERM; then prints the counters and exits 0.
  */
 import { type FlagSpec, parseArgs, UsageError } from './args.ts';
+import { dhcpFlags, parseDhcpOptions, startDhcp } from './dhcp.ts';
 import { interfaceFlags, parseInterfaceOptions, Session, untilSignal } from './interface-options.ts';
 import { SERVICES, startServices } from './services.ts';
 
@@ -17,6 +18,7 @@ export const upFlags: Record<string, FlagSpec> = {
     value: 'LIST',
   },
   forward: { type: 'boolean', help: 'forward IPv4 between the interfaces (a router, RFC 1812)' },
+  ...dhcpFlags,
 };
 
 export async function runUp(argv: string[]): Promise<number> {
@@ -25,16 +27,19 @@ export async function runUp(argv: string[]): Promise<number> {
   const config = parseInterfaceOptions(args);
   if (config.devices.length === 0) throw new UsageError('needs a device: --tap NAME or --tun NAME');
   const serve = parseServiceList(args.flags.serve as string | undefined);
+  const dhcpPlan = parseDhcpOptions(args, config);
 
   const session = new Session(config, 'netstack-up');
   try {
     session.stack.ipv4.forwarding = args.flags.forward === true;
     const services = startServices(session.stack, serve);
+    const dhcp = startDhcp(session, dhcpPlan);
     const described = services.map((s) => `${s.name} ${s.transport}/${s.port}`);
     session.ready(
       {
         services: services.map(({ name, transport, port }) => ({ name, transport, port })),
         forwarding: session.stack.ipv4.forwarding,
+        ...(dhcpPlan.clients.length > 0 || dhcpPlan.server !== undefined ? { dhcp: dhcp.info() } : {}),
       },
       [
         ...(described.length > 0 ? [`  serving ${described.join(', ')}`] : []),
@@ -43,6 +48,7 @@ export async function runUp(argv: string[]): Promise<number> {
     );
     const signal = await Promise.race([untilSignal(), session.failed]);
     session.event('stopping', { signal }, () => `stopping (${signal})`);
+    dhcp.stop();
     for (const s of services) s.close();
     session.closeAndReport();
     return 0;
