@@ -21,6 +21,7 @@ import { EchoLayer } from './icmp-echo/echo-layer.ts';
 import { Icmpv4Layer } from './ip/icmpv4.ts';
 import { IgmpLayer } from './ip/igmp.ts';
 import { Ipv4Layer } from './ip/ipv4.ts';
+import { Ipv6Layer, type Ipv6LayerOptions } from './ip6/ipv6.ts';
 import { TcpLayer } from './tcp/tcp-layer.ts';
 import type { Instant } from './time.ts';
 import { Timer, type TimerCallback } from './timers.ts';
@@ -29,6 +30,8 @@ import { UdpLayer } from './udp/udp-layer.ts';
 export interface StackOptions {
   /** A name for logs and reports. */
   name?: string;
+  /** IPv6 (default on); `false` turns it off, an object configures it. */
+  ipv6?: boolean | Ipv6LayerOptions;
 }
 
 export class Stack {
@@ -38,6 +41,8 @@ export class Stack {
   readonly packetSockets: PacketSockets;
   readonly ethernet: EthernetLayer;
   readonly ipv4: Ipv4Layer;
+  /** The IPv6 layer, undefined when the stack was made with `ipv6: false`. */
+  readonly ipv6: Ipv6Layer | undefined;
   readonly icmpv4: Icmpv4Layer;
   readonly udp: UdpLayer;
   readonly tcp: TcpLayer;
@@ -68,6 +73,8 @@ export class Stack {
     this.icmpv4.echoErrorHandler = (report) => this.icmpEcho.receiveError(report);
     this.igmp = new IgmpLayer(this);
     this.arp = new ArpLayer(this);
+    this.ipv6 =
+      options.ipv6 === false ? undefined : new Ipv6Layer(this, options.ipv6 === true ? {} : options.ipv6);
     const lo = new LoopbackLink(this);
     this.loopback = this.addInterface('lo', lo);
     lo.iface = this.loopback;
@@ -92,6 +99,7 @@ export class Stack {
       () => this.now(),
     );
     this.interfaces.push(iface);
+    this.ipv6?.interfaceAdded(iface);
     return iface;
   }
 
@@ -171,7 +179,9 @@ export class Stack {
     }
     // Links that carry bare IP packets (TUN, loopback): the version nibble tells the protocol.
     for (const packet of frames) {
-      if (packet.length > 0 && packet[0]! >>> 4 === 4) this.ipv4.receive(iface, packet, 'unicast');
+      const version = packet.length > 0 ? packet[0]! >>> 4 : 0;
+      if (version === 4) this.ipv4.receive(iface, packet, 'unicast');
+      else if (version === 6 && this.ipv6 !== undefined) this.ipv6.receive(iface, packet, 'unicast');
       else this.counters.add('ip.rx.drop.unknown-version');
     }
   }

@@ -3,7 +3,13 @@
  * by EtherType to packet sockets, ARP and IPv4; on the way out, prepends the Ethernet header.
  */
 import { MAC_BROADCAST, type MacAddr, macIsMulticast } from '../../wire/address.ts';
-import { ETHERTYPE_ARP, ETHERTYPE_IPV4, EthernetView, emitEthernet } from '../../wire/ethernet.ts';
+import {
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  EthernetView,
+  emitEthernet,
+} from '../../wire/ethernet.ts';
 import type { PacketBuffer } from '../../wire/packet-buffer.ts';
 import type { Counter, DropCounters } from '../counters.ts';
 import type { DeliveryKind } from '../ip/ipv4-types.ts';
@@ -52,12 +58,15 @@ export class EthernetLayer {
       case ETHERTYPE_IPV4:
         this.stack.ipv4.receive(iface, eth.payload, kind);
         return;
+      case ETHERTYPE_IPV6:
+        if (this.stack.ipv6 === undefined) break;
+        this.stack.ipv6.receive(iface, eth.payload, kind);
+        return;
       case ETHERTYPE_ARP:
         this.stack.arp.receive(iface, eth.payload);
         return;
-      default:
-        if (!taken) this.drops.drop('unknown-ethertype');
     }
+    if (!taken) this.drops.drop('unknown-ethertype');
   }
 
   /** Prepends the Ethernet header to a network-layer packet and queues the frame on `iface`. */
