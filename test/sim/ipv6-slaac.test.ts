@@ -212,3 +212,30 @@ describe('IPv6 router discovery and SLAAC in simulation', () => {
     assert.ok(sim.runUntil(() => added.state === 'preferred', 5000));
   });
 });
+
+describe('bounds of what routers can make a host hold', () => {
+  test('a flood of prefixes and routes stays within the bounds, counted', () => {
+    const { sim, a, router, r1 } = routed6(18);
+    for (let round = 0; round < 6; round++) {
+      const routes = Array.from({ length: 50 }, (_, i) => ({
+        prefix: ip6(`2001:db8:${100 + round}:${i}::`),
+        prefixLength: 64,
+        lifetime: 3600,
+      }));
+      const prefixes = Array.from({ length: 5 }, (_, i) => ({
+        prefix: ip6(`2001:db8:${200 + round * 5 + i}::`),
+        prefixLength: 64,
+      }));
+      v6(router).advertise(r1, { routes, prefixes });
+      sim.runUntil(() => false, 4 * SECOND);
+    }
+    assert.equal(v6(a).routerDiscovery.learnedRoutes().length, 256);
+    assert.ok(a.counters.value('ndp.routes-full') > 0);
+    assert.ok(
+      v6(a)
+        .listAddresses()
+        .filter((x) => x.origin === 'slaac').length <= 16,
+    );
+    assert.ok(a.counters.value('ipv6.slaac.prefixes-full') > 0);
+  });
+});
