@@ -10,6 +10,7 @@
 import { Stack } from '../core/stack.ts';
 import { DgramModule } from './dgram.ts';
 import { DnsPromises, getaddrinfoError } from './dns.ts';
+import { NetModule } from './net/index.ts';
 
 declare module '../core/stack.ts' {
   interface Stack {
@@ -17,6 +18,8 @@ declare module '../core/stack.ts' {
     readonly dgram: DgramModule;
     /** Node's `dns.promises` on this stack (with `lookup`), over the stack's stub resolver. */
     readonly dns: DnsPromises;
+    /** Node's `net` module on this stack (TCP). */
+    readonly net: NetModule;
   }
 }
 
@@ -41,6 +44,7 @@ function lazy<T>(name: string, make: (stack: Stack) => T): void {
 }
 
 lazy('dns', (stack) => new DnsPromises(stack));
+lazy('net', (stack) => new NetModule(stack));
 lazy(
   'dgram',
   (stack) =>

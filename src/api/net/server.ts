@@ -1,0 +1,217 @@
+/**
+ * `stack.net.Server`: Node's `net.Server` over a listener of the stack. `listen(port[, host]
+ * [, backlog][, cb])` or `listen({ port, host, backlog }[, cb])`, port 0 (or none) for an ephemeral
+ * port, 'listening' and 'error' (EADDRINUSE, EADDRNOTAVAIL as Node words them) on a later tick,
+ * 'connection' with a `Socket` for each accepted connection, `maxConnections` (connections beyond
+ * it are closed, with a 'drop' event), `getConnections`, and `close()` that stops listening at once
+ * and emits 'close' when the last connection is gone.
+ *
+ * Differences: the wildcard address is '0.0.0.0' (IPv4) where Node's is '::'; `ref`/`unref` do
+ * nothing (see Socket); no local (Unix) sockets, no handles or file descriptors to listen on.
+ */
+import { EventEmitter } from 'node:events';
+import { isIP, isIPv4 } from 'node:net';
+import type { TcpListener } from '../../core/tcp/listener.ts';
+import type { TcpSocket } from '../../core/tcp/tcp-socket.ts';
+import { ipv4ToString, parseIpv4 } from '../../wire/address.ts';
+import { codeOf, invalidArgValue } from '../errors.ts';
+import { type ListenOptions, normalizeArgs, type ServerOptions, toNumber, validatePort } from './args.ts';
+import { serverAlreadyListening, serverNotRunning, uvErrorWithHostPort } from './net-errors.ts';
+import { kAdopt, type NetContext, type Socket } from './socket.ts';
+
+/** Makes the sockets of accepted connections (the `Socket` class of the server's `stack.net`). */
+export type SocketFactory = (options: ServerOptions) => Socket;
+
+export class Server extends EventEmitter {
+  /** Connections beyond this many are closed as they arrive (undefined: no limit). */
+  maxConnections: number | undefined;
+  private listener: TcpListener | undefined;
+  private connections = 0;
+  private readonly options: ServerOptions;
+
+  constructor(
+    private readonly ctx: NetContext,
+    private readonly makeSocket: SocketFactory,
+    options?: ServerOptions | ((socket: Socket) => void),
+    connectionListener?: (socket: Socket) => void,
+  ) {
+    super();
+    let listener = connectionListener;
+    if (typeof options === 'function') {
+      listener = options;
+      this.options = {};
+    } else {
+      this.options = options ?? {};
+    }
+    if (listener) this.on('connection', listener);
+  }
+
+  get listening(): boolean {
+    return this.listener !== undefined;
+  }
+
+  /** `{ address, family, port }` while listening, else null. */
+  address(): { address: string; family: 'IPv4'; port: number } | null {
+    const l = this.listener;
+    return l ? { address: ipv4ToString(l.address), family: 'IPv4', port: l.port } : null;
+  }
+
+  listen(port?: number, hostname?: string, backlog?: number, listeningListener?: () => void): this;
+  listen(port?: number, hostname?: string, listeningListener?: () => void): this;
+  listen(port?: number, backlog?: number, listeningListener?: () => void): this;
+  listen(port?: number, listeningListener?: () => void): this;
+  listen(options: ListenOptions, listeningListener?: () => void): this;
+  listen(listeningListener?: () => void): this;
+  listen(...args: unknown[]): this {
+    const [options, cb] = normalizeArgs<ListenOptions>(args);
+    if (this.listener) throw serverAlreadyListening();
+    if (cb) this.once('listening', cb);
+    const backlogFromArgs = toNumber(args.length > 1 && args[1]) || toNumber(args.length > 2 && args[2]);
+    if (options.path != null) {
+      throw invalidArgValue(
+        'options',
+        options,
+        'must have the property "port": local sockets are not supported',
+      );
+    }
+    if (
+      args.length === 0 ||
+      typeof args[0] === 'function' ||
+      (options.port === undefined && 'port' in options) ||
+      options.port === null
+    ) {
+      options.port = 0;
+    }
+    if (typeof options.port !== 'number' && typeof options.port !== 'string') {
+      throw invalidArgValue('options', options, 'must have the property "port" or "path"');
+    }
+    const port = validatePort(options.port, 'options.port');
+    const backlog = options.backlog || backlogFromArgs || undefined;
+    const host = options.host;
+    if (!host || isIP(host)) {
+      this.bind(host || '0.0.0.0', port, backlog);
+      return this;
+    }
+    this.ctx.lookup(host, { family: 0, all: true }, (err, result) => {
+      if (err) {
+        this.emit('error', err);
+        return;
+      }
+      const first = typeof result === 'string' ? result : result[0]?.address;
+      this.bind(first ?? host, port, backlog);
+    });
+    return this;
+  }
+
+  /** Opens the listener (an ephemeral port for 0); 'listening' or 'error' follow on a later tick. */
+  private bind(host: string, port: number, backlog: number | undefined): void {
+    const address = isIPv4(host) ? parseIpv4(host) : undefined;
+    if (address === undefined) {
+      process.nextTick(() => this.emit('error', uvErrorWithHostPort('EAFNOSUPPORT', 'listen', host, port)));
+      return;
+    }
+    const tcp = this.ctx.stack.tcp;
+    const open = (p: number) =>
+      tcp.listen({ port: p, address, ...(backlog !== undefined ? { backlog } : {}) });
+    let listener: TcpListener | undefined;
+    try {
+      if (port !== 0) listener = open(port);
+      else {
+        // Port 0: a free port of the ephemeral range (RFC 6056 3.3.1), as the kernel picks one.
+        tcp.ports.random((p) => {
+          try {
+            listener = open(p);
+            return true;
+          } catch (e) {
+            if (codeOf(e) === 'EADDRINUSE') return false;
+            throw e;
+          }
+        });
+        if (listener === undefined) throw Object.assign(new Error('no free port'), { code: 'EADDRINUSE' });
+      }
+    } catch (e) {
+      process.nextTick(() => this.emit('error', uvErrorWithHostPort(codeOf(e), 'listen', host, port)));
+      return;
+    }
+    const l: TcpListener = listener;
+    this.listener = l;
+    l.onConnection = () => {
+      for (let c = l.accept(); c !== undefined; c = this.listener === l ? l.accept() : undefined) {
+        this.onConnection(c);
+      }
+    };
+    process.nextTick(() => this.listener === l && this.emit('listening'));
+  }
+
+  private onConnection(handle: TcpSocket): void {
+    if (this.maxConnections !== undefined && this.connections >= this.maxConnections) {
+      const drop = {
+        localAddress: ipv4ToString(handle.localAddress),
+        localPort: handle.localPort,
+        localFamily: 'IPv4',
+        remoteAddress: ipv4ToString(handle.remoteAddress),
+        remotePort: handle.remotePort,
+        remoteFamily: 'IPv4',
+      };
+      handle.close();
+      this.emit('drop', drop);
+      return;
+    }
+    const o = this.options;
+    const socket = this.makeSocket({
+      allowHalfOpen: Boolean(o.allowHalfOpen),
+      ...(o.noDelay ? { noDelay: true } : {}),
+      ...(o.keepAlive ? { keepAlive: true, keepAliveInitialDelay: o.keepAliveInitialDelay ?? 0 } : {}),
+      ...(o.highWaterMark !== undefined ? { highWaterMark: o.highWaterMark } : {}),
+    });
+    socket[kAdopt](handle, Boolean(o.pauseOnConnect));
+    socket.server = this;
+    socket._server = this;
+    this.connections++;
+    socket.once('close', () => {
+      this.connections--;
+      this.emitCloseIfDrained();
+    });
+    this.emit('connection', socket);
+  }
+
+  /** The number of open connections, to `callback(null, n)` on a later tick. */
+  getConnections(callback: (error: Error | null, count: number) => void): this {
+    const n = this.connections;
+    process.nextTick(() => callback(null, n));
+    return this;
+  }
+
+  /**
+   * Stops accepting connections now; 'close' (and `callback`) follow once every connection is
+   * gone. Not listening: `callback` gets ERR_SERVER_NOT_RUNNING.
+   */
+  close(callback?: (error?: Error) => void): this {
+    if (typeof callback === 'function') {
+      if (this.listener === undefined) this.once('close', () => callback(serverNotRunning()));
+      else this.once('close', callback);
+    }
+    if (this.listener !== undefined) {
+      this.listener.onConnection = undefined;
+      this.listener.close();
+      this.listener = undefined;
+    }
+    this.emitCloseIfDrained();
+    return this;
+  }
+
+  private emitCloseIfDrained(): void {
+    if (this.listener !== undefined || this.connections > 0) return;
+    process.nextTick(() => this.emit('close'));
+  }
+
+  /** Does nothing (see Socket's `ref`). */
+  ref(): this {
+    return this;
+  }
+
+  /** Does nothing. */
+  unref(): this {
+    return this;
+  }
+}
