@@ -4,6 +4,7 @@
  */
 import { type FlagSpec, formatFlags, parseArgs, UsageError } from './args.ts';
 import { runDemo } from './demo.ts';
+import { fetchFlags, runFetch } from './fetch.ts';
 import { ncFlags, runNc } from './nc.ts';
 import { pingFlags, runPing } from './ping.ts';
 import { runUp, upFlags } from './up.ts';
@@ -71,10 +72,18 @@ const commands: Record<
     run: runPing,
   },
   nc: {
-    summary: 'UDP netcat over the stack: standard input to the socket, the socket to standard output',
-    usage: 'netstack nc -u [--tap NAME --ipv4 ADDR/LEN ...] HOST PORT | netstack nc -u -l [...] PORT',
+    summary:
+      'netcat over the stack (TCP, or UDP with -u): standard input to the socket, the socket to standard output',
+    usage:
+      'netstack nc [-u] [--tap NAME --ipv4 ADDR/LEN ...] HOST PORT | netstack nc [-u] -l [...] [ADDR] PORT',
     flags: ncFlags,
     run: runNc,
+  },
+  fetch: {
+    summary: 'HTTP GET over the stack: the body to standard output or a file, progress on standard error',
+    usage: 'netstack fetch [--tap NAME --ipv4 ADDR/LEN ...] http://ADDR[:PORT]/PATH [-o FILE]',
+    flags: fetchFlags,
+    run: runFetch,
   },
 };
 

@@ -1,13 +1,19 @@
 /**
- * `netstack nc -u`: UDP netcat over the stack. Standard input goes to the socket (each chunk read is
- * one datagram, split at the largest UDP payload), what the socket receives goes to standard output.
+ * `netstack nc`: netcat over the stack, TCP by default, UDP with `-u`. Standard input goes to the
+ * socket, what the socket receives goes to standard output.
  *
- *   netstack nc -u [interface options] HOST PORT     sends to HOST:PORT, prints the replies
- *   netstack nc -u -l [interface options] [ADDR] PORT  listens; replies go to the last peer
+ *   netstack nc [interface options] HOST PORT           connects to HOST:PORT over TCP
+ *   netstack nc -l [interface options] [ADDR] PORT      accepts one TCP connection on PORT
+ *   netstack nc -u [interface options] HOST PORT        sends datagrams to HOST:PORT, prints the replies
+ *   netstack nc -u -l [interface options] [ADDR] PORT   listens; replies go to the last peer
  *
- * Status lines (`ready ...`) go to standard error, since standard output carries the data. Like
- * OpenBSD nc, it keeps running after standard input ends, until SIGINT or SIGTERM; `-q SECONDS`
- * quits that long after the end of standard input instead.
+ * TCP (nc-tcp.ts): the end of standard input sends a FIN (half-close, like OpenBSD nc with -N); the
+ * command ends once the peer has closed its side too, or at once on a reset. UDP: each chunk read
+ * is one datagram (split at the largest UDP payload); like OpenBSD nc it keeps running after
+ * standard input ends, until SIGINT or SIGTERM. `-q SECONDS` quits that long after the end of
+ * standard input, whatever the peer does.
+ *
+ * Status lines (`ready ...`) go to standard error, since standard output carries the data.
  */
 import { type FlagSpec, parseArgs, UsageError } from './args.ts';
 import {
@@ -18,13 +24,18 @@ import {
   Session,
   untilSignal,
 } from './interface-options.ts';
+import { runTcpNc } from './nc-tcp.ts';
 
 /** 65535 minus the IPv4 and UDP headers. */
 const MAX_UDP_PAYLOAD = 65_507;
 
 export const ncFlags: Record<string, FlagSpec> = {
-  udp: { type: 'boolean', short: 'u', help: 'UDP (required for now: TCP comes with the TCP layer)' },
-  listen: { type: 'boolean', short: 'l', help: 'listen on PORT; replies go to the last peer heard from' },
+  udp: { type: 'boolean', short: 'u', help: 'UDP instead of TCP' },
+  listen: {
+    type: 'boolean',
+    short: 'l',
+    help: 'listen on PORT (TCP: accept one connection; UDP: reply to the last peer heard from)',
+  },
   port: {
     type: 'number',
     short: 'p',
@@ -41,6 +52,7 @@ export const ncFlags: Record<string, FlagSpec> = {
 };
 
 export interface NcPlan {
+  udp: boolean;
   listen: boolean;
   /** Where the client sends. */
   remote?: { addr: number; port: number };
@@ -51,7 +63,7 @@ export interface NcPlan {
 
 /** Checks nc's own flags and positionals. */
 export function parseNcPlan(flags: Record<string, unknown>, positionals: string[]): NcPlan {
-  if (flags.udp !== true) throw new UsageError('only UDP for now: give -u (TCP comes with the TCP layer)');
+  const udp = flags.udp === true;
   const quit = flags.quit as number | undefined;
   if (quit !== undefined && !(quit >= 0 && quit <= 86_400))
     throw new UsageError('-q must be between 0 and 86400');
@@ -67,10 +79,11 @@ export function parseNcPlan(flags: Record<string, unknown>, positionals: string[
       throw new UsageError('give the port once (PORT or -p)');
     const port = portText === undefined ? portFlag! : parsePortArg(portText, 'PORT');
     const addr = positionals.length === 2 ? parseAddressArg(positionals[0]!, 'ADDR') : undefined;
-    return { listen: true, local: { ...(addr !== undefined ? { addr } : {}), port }, ...quitAfter };
+    return { udp, listen: true, local: { ...(addr !== undefined ? { addr } : {}), port }, ...quitAfter };
   }
   if (positionals.length !== 2) throw new UsageError('needs HOST PORT (or -l PORT)');
   return {
+    udp,
     listen: false,
     remote: { addr: parseAddressArg(positionals[0]!, 'HOST'), port: parsePortArg(positionals[1]!, 'PORT') },
     local: { port: portFlag ?? 0 },
@@ -83,6 +96,7 @@ export async function runNc(argv: string[]): Promise<number> {
   const p = parseNcPlan(args.flags, args.positionals);
   const config = parseInterfaceOptions(args);
   const session = new Session(config, 'netstack-nc', process.stderr);
+  if (!p.udp) return runTcpNc(p, args.positionals.join(' '), session);
   const { stack } = session;
   const stdin = process.stdin;
   let quitTimer: NodeJS.Timeout | undefined;

@@ -6,15 +6,13 @@
 import { type FlagSpec, parseArgs, UsageError } from './args.ts';
 import { dhcpFlags, parseDhcpOptions, startDhcp } from './dhcp.ts';
 import { interfaceFlags, parseInterfaceOptions, Session, untilSignal } from './interface-options.ts';
-import { SERVICES, startServices } from './services.ts';
+import { describeServices, SERVICES, startServices } from './services.ts';
 
 export const upFlags: Record<string, FlagSpec> = {
   ...interfaceFlags,
   serve: {
     type: 'string',
-    help: `comma-separated services to run: ${Object.entries(SERVICES)
-      .map(([name, s]) => `${name} (udp ${s.port})`)
-      .join(', ')}`,
+    help: `comma-separated services to run: ${describeServices()}`,
     value: 'LIST',
   },
   forward: { type: 'boolean', help: 'forward IPv4 between the interfaces (a router, RFC 1812)' },

@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseArgs, UsageError } from '../../src/cli/args.ts';
+import { parseFetchUrl } from '../../src/cli/fetch.ts';
 import { parseInterfaceOptions } from '../../src/cli/interface-options.ts';
 import { ncFlags, parseNcPlan } from '../../src/cli/nc.ts';
 import {
@@ -46,16 +47,18 @@ describe('netstack help', () => {
   test('lists every command with its usage and options', () => {
     const r = netstack(['help']);
     assert.equal(r.status, 0);
-    for (const name of ['demo', 'up', 'ping', 'nc'])
+    for (const name of ['demo', 'up', 'ping', 'nc', 'fetch'])
       assert.match(r.stdout, new RegExp(`^ {2}${name} +\\S`, 'm'));
     assert.match(r.stdout, /usage: netstack up --tap NAME/);
     assert.match(
       r.stdout,
-      /--serve LIST +comma-separated services to run: echo \(udp 7\), discard \(udp 9\)/,
+      /--serve LIST +comma-separated services to run: echo \(udp 7\), echo \(tcp 7\), discard \(udp 9\), discard \(tcp 9\), chargen \(tcp 19\), http \(tcp 80\)/,
     );
     assert.match(r.stdout, /--forward/);
     assert.match(r.stdout, /-W, --timeout SECONDS/);
     assert.match(r.stdout, /-l, --listen/);
+    assert.match(r.stdout, /usage: netstack fetch .*http:\/\/ADDR\[:PORT\]\/PATH \[-o FILE\]/);
+    assert.match(r.stdout, /-o, --output FILE/);
   });
 
   test('a command with --help prints its own options', () => {
@@ -81,7 +84,8 @@ describe('wrong flags and impossible configurations', () => {
     [['up', '--tap'], /^netstack up: option --tap needs a value$/m],
     [['up', '--tap', 'tap0', '--ipv4', '10.0.0.300/24'], /--ipv4: expected ADDR\/LEN/],
     [['ping', 'example.org'], /HOST: not an IPv4 address: example\.org/],
-    [['nc', '127.0.0.1', '7'], /only UDP for now: give -u/],
+    [['nc', '10.0.0.1'], /^netstack nc: needs HOST PORT \(or -l PORT\)$/m],
+    [['fetch', 'https://10.0.0.1/'], /^netstack fetch: https is not supported/m],
   ];
   for (const [args, message] of cases) {
     test(`netstack ${args.join(' ')}`, () => assertOneLineError(netstack(args), 2, message));
@@ -149,27 +153,61 @@ describe('command flags checked in-process', () => {
 
   test('nc', () => {
     assert.deepEqual(nc(['-u', '10.0.0.1', '53']), {
+      udp: true,
       listen: false,
       remote: { addr: 0x0a000001, port: 53 },
       local: { port: 0 },
     });
     assert.deepEqual(nc(['-u', '-l', '-q', '1', '5000']), {
+      udp: true,
       listen: true,
       local: { port: 5000 },
       quitAfter: 1000,
     });
     assert.deepEqual(nc(['-u', '-l', '10.0.0.2', '5000']), {
+      udp: true,
       listen: true,
       local: { addr: 0x0a000002, port: 5000 },
     });
-    assert.deepEqual(nc(['-u', '-l', '-p', '5000']), { listen: true, local: { port: 5000 } });
-    refuses(() => nc(['10.0.0.1', '7']), /only UDP for now/);
+    assert.deepEqual(nc(['-u', '-l', '-p', '5000']), { udp: true, listen: true, local: { port: 5000 } });
+    // Without -u: TCP.
+    assert.deepEqual(nc(['-p', '4000', '10.0.0.1', '7']), {
+      udp: false,
+      listen: false,
+      remote: { addr: 0x0a000001, port: 7 },
+      local: { port: 4000 },
+    });
+    assert.deepEqual(nc(['-l', '8080']), { udp: false, listen: true, local: { port: 8080 } });
     refuses(() => nc(['-u', '10.0.0.1']), /needs HOST PORT/);
     refuses(() => nc(['-u', '10.0.0.1', '70000']), /PORT: not a port: 70000/);
     refuses(() => nc(['-u', '10.0.0.1', '0']), /PORT: not a port: 0/);
     refuses(() => nc(['-u', '-l']), /-l needs a PORT/);
     refuses(() => nc(['-u', '-l', '-p', '5', '6']), /give the port once/);
     refuses(() => nc(['-u', '-q', '-1', '10.0.0.1', '7']), /-q must be/);
+  });
+
+  test('fetch URLs', () => {
+    assert.deepEqual(parseFetchUrl('http://10.0.0.1'), {
+      address: 0x0a000001,
+      port: 80,
+      host: '10.0.0.1',
+      path: '/',
+    });
+    assert.deepEqual(parseFetchUrl('http://10.0.0.1:8080/bytes/5?x=1#frag'), {
+      address: 0x0a000001,
+      port: 8080,
+      host: '10.0.0.1:8080',
+      path: '/bytes/5?x=1',
+    });
+    assert.deepEqual(parseFetchUrl('HTTP://10.0.0.1?q'), {
+      address: 0x0a000001,
+      port: 80,
+      host: '10.0.0.1',
+      path: '/?q',
+    });
+    refuses(() => parseFetchUrl('ftp://10.0.0.1/'), /not an http URL/);
+    refuses(() => parseFetchUrl('http://example.org/'), /URL host: not an IPv4 address/);
+    refuses(() => parseFetchUrl('http://10.0.0.1:99999/'), /URL port: not a port/);
   });
 
   test('up', () => {

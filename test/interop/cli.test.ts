@@ -140,7 +140,7 @@ describe('the netstack command on TAP devices', { skip: SKIP }, () => {
     assert.equal(ready.interfaces[0]!.kind, 'tap');
     assert.deepEqual(
       ready.services.map((s) => `${s.name} ${s.transport}/${s.port}`),
-      ['echo udp/7', 'discard udp/9'],
+      ['echo udp/7', 'echo tcp/7', 'discard udp/9', 'discard tcp/9'],
     );
     // Discard first: when the echo of the next datagram comes back, the stack has seen both.
     const peer = netns.spawn(ns, process.execPath, [

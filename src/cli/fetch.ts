@@ -1,0 +1,152 @@
+/**
+ * `netstack fetch URL [-o FILE]`: an HTTP GET over the stack (src/apps/http/client.ts). The body
+ * goes to standard output, or to FILE with `-o`; status, progress and throughput go to standard
+ * error (JSON lines with `--json`). The file or pipe holds the connection back when it is slower
+ * than the network (the client stops reading; TCP's window closes).
+ *
+ * Exit 0 when a 2xx response arrived whole; 1 for another status, a connection error or a body cut
+ * short.
+ */
+import { createWriteStream } from 'node:fs';
+import { performance } from 'node:perf_hooks';
+import { HttpGet } from '../apps/http/client.ts';
+import { type FlagSpec, parseArgs, UsageError } from './args.ts';
+import {
+  interfaceFlags,
+  parseAddressArg,
+  parseInterfaceOptions,
+  parsePortArg,
+  Session,
+  untilSignal,
+} from './interface-options.ts';
+
+export const fetchFlags: Record<string, FlagSpec> = {
+  output: {
+    type: 'string',
+    short: 'o',
+    help: 'write the body to FILE instead of standard output',
+    value: 'FILE',
+  },
+  quiet: { type: 'boolean', short: 'q', help: 'no progress lines (the summary and errors still print)' },
+  ...interfaceFlags,
+};
+
+/** Progress lines come this often while a body arrives. */
+const PROGRESS_MS = 1000;
+
+export interface FetchPlan {
+  address: number;
+  port: number;
+  /** The Host field: the URL's authority as written. */
+  host: string;
+  path: string;
+}
+
+/** `http://ADDR[:PORT][/path]` (IPv4 literals for now) to what the request needs. */
+export function parseFetchUrl(text: string): FetchPlan {
+  const m = /^http:\/\/([^/?#:]+)(?::([^/?#]*))?([/?][^#]*)?(?:#.*)?$/i.exec(text);
+  if (m === null) {
+    if (/^https:/i.test(text)) throw new UsageError('https is not supported (no TLS): use http://');
+    throw new UsageError(`not an http URL: ${text} (expected http://ADDR[:PORT]/path)`);
+  }
+  const address = parseAddressArg(m[1]!, 'URL host');
+  const port = m[2] === undefined ? 80 : parsePortArg(m[2], 'URL port');
+  const path = m[3] === undefined ? '/' : m[3].startsWith('?') ? `/${m[3]}` : m[3];
+  return { address, port, host: m[2] === undefined ? m[1]! : `${m[1]}:${m[2]}`, path };
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / 1048576).toFixed(1)} MiB`;
+}
+
+export async function runFetch(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, fetchFlags);
+  if (args.positionals.length !== 1)
+    throw new UsageError(
+      args.positionals.length === 0 ? 'needs a URL' : `unexpected argument ${args.positionals[1]}`,
+    );
+  const url = args.positionals[0]!;
+  const plan = parseFetchUrl(url);
+  const config = parseInterfaceOptions(args);
+  const outputPath = args.flags.output as string | undefined;
+  if (outputPath === '') throw new UsageError('-o needs a file name');
+  const quiet = args.flags.quiet === true;
+  const session = new Session(config, 'netstack-fetch', process.stderr);
+  const out = outputPath !== undefined ? createWriteStream(outputPath) : process.stdout;
+  let progress: NodeJS.Timeout | undefined;
+  try {
+    const opened =
+      outputPath === undefined
+        ? Promise.resolve()
+        : new Promise<void>((resolve, reject) => {
+            out.once('open', () => resolve());
+            out.once('error', (e: NodeJS.ErrnoException) =>
+              reject(
+                Object.assign(new Error(`cannot write ${outputPath}: ${e.message}`), {
+                  code: e.code ?? 'EIO',
+                }),
+              ),
+            );
+          });
+    await opened;
+    session.ready({ url }, [`  fetching ${url}`]);
+    const g = new HttpGet(session.stack, plan);
+    let status = 0;
+    let length: number | undefined;
+    let received = 0;
+    let started = 0;
+    const report = (event: 'progress' | 'done') => {
+      const seconds = (performance.now() - started) / 1000;
+      const rate = seconds > 0 ? received / seconds : 0;
+      session.event(
+        event,
+        { bytes: received, length: length ?? null, seconds, bytesPerSecond: Math.round(rate), status },
+        () =>
+          event === 'done'
+            ? `fetched ${received} bytes in ${seconds.toFixed(2)} s (${mib(rate)}/s), status ${status}`
+            : `  ${mib(received)}${length !== undefined ? ` of ${mib(length)} (${Math.floor((100 * received) / Math.max(1, length))}%)` : ''}, ${mib(rate)}/s`,
+      );
+    };
+    const result = new Promise<number>((resolve, reject) => {
+      g.onConnect = () => {
+        started = performance.now();
+      };
+      g.onResponse = (head) => {
+        status = head.status;
+        length = head.length;
+        session.event(
+          'response',
+          { status: head.status, reason: head.reason, length: head.length ?? null },
+          () =>
+            `  HTTP ${head.status} ${head.reason}${head.length !== undefined ? `, ${head.length} bytes` : ''}`,
+        );
+        if (!quiet) progress = setInterval(() => report('progress'), PROGRESS_MS);
+      };
+      g.onData = (data) => {
+        received += data.length;
+        if (!out.write(data)) {
+          g.pause();
+          out.once('drain', () => g.resume());
+        }
+      };
+      g.onEnd = () => resolve(status >= 200 && status < 300 ? 0 : 1);
+      g.onError = reject;
+    });
+    const code = await Promise.race([result, untilSignal().then(() => 130), session.failed]);
+    if (progress !== undefined) clearInterval(progress);
+    if (code === 130) g.abort();
+    else report('done');
+    if (code === 1) session.event('error', { status }, () => `netstack fetch: HTTP status ${status}`);
+    await new Promise<void>((resolve) => {
+      if (out === process.stdout) {
+        if (out.writableLength === 0) resolve();
+        else out.once('drain', () => resolve());
+      } else out.end(() => resolve());
+    });
+    return code;
+  } finally {
+    if (progress !== undefined) clearInterval(progress);
+    if (out !== process.stdout && !out.closed) out.destroy();
+    session.close();
+  }
+}

@@ -1,0 +1,158 @@
+/**
+ * `netstack nc` over TCP: one connection, made (`HOST PORT`) or accepted (`-l PORT`, after which
+ * the listener closes, like OpenBSD nc without -k). Standard input goes to the socket, the socket to
+ * standard output, each with backpressure (standard input is paused while the socket's queue is
+ * full; the socket is not read while standard output is).
+ *
+ * Ending, as OpenBSD nc with -N: the end of standard input sends a FIN after the data queued
+ * (half-close); the peer's FIN ends standard input's side too (what it had not sent yet is
+ * dropped) and sends our FIN. The command exits 0 once both FINs went and ours was acknowledged
+ * (at most `LINGER_MS` after the peer's), 1 on a reset, a refusal or another connection error.
+ * `-q SECONDS` quits that long after standard input ends, whatever the peer does.
+ */
+import { SocketWriter } from '../apps/socket-writer.ts';
+import type { TcpSocket } from '../core/tcp/tcp-socket.ts';
+import { ipv4ToString } from '../wire/address.ts';
+import { type Session, untilSignal } from './interface-options.ts';
+import type { NcPlan } from './nc.ts';
+
+/** Bytes of standard input waiting for the socket before standard input is paused. */
+const STDIN_QUEUE = 1024 * 1024;
+/** How long the closing handshake may take once the peer has closed its side. */
+const LINGER_MS = 10_000;
+
+export async function runTcpNc(p: NcPlan, target: string, session: Session): Promise<number> {
+  const { stack } = session;
+  const stdin = process.stdin;
+  const stdout = process.stdout;
+  const timers: NodeJS.Timeout[] = [];
+  let finish: (code: number) => void = () => {};
+  const finished = new Promise<number>((resolve) => {
+    finish = resolve;
+  });
+  const report = (e: Error & { code?: string }) => {
+    session.event('error', { code: e.code, message: e.message }, () => `netstack nc: ${e.message}`);
+  };
+
+  /** Runs the data in both directions on an established connection. */
+  const run = (socket: TcpSocket) => {
+    const writer = new SocketWriter(socket);
+    let stdinEnded = false;
+    let shut = false;
+    const shutdownWhenDrained = () => {
+      if (!shut && writer.idle) {
+        shut = true;
+        socket.shutdown();
+      }
+    };
+    writer.onDrain = () => {
+      if (stdinEnded) shutdownWhenDrained();
+      else stdin.resume();
+    };
+    writer.onError = (e) => {
+      report(e);
+      finish(1);
+    };
+    stdin.on('data', (chunk: Buffer) => {
+      writer.write(chunk);
+      if (writer.queued > STDIN_QUEUE) stdin.pause();
+    });
+    stdin.on('end', () => {
+      stdinEnded = true;
+      shutdownWhenDrained();
+      if (p.quitAfter !== undefined) timers.push(setTimeout(() => finish(0), p.quitAfter));
+    });
+    stdin.resume();
+
+    let waiting = false;
+    const pump = () => {
+      for (;;) {
+        if (waiting) return;
+        const d = socket.read();
+        if (d === undefined) break;
+        if (!stdout.write(d)) {
+          waiting = true;
+          stdout.once('drain', () => {
+            waiting = false;
+            pump();
+          });
+        }
+      }
+      if (!socket.readableEnded) return;
+      // The peer's FIN: our side ends too, and the command once the closing handshake is done.
+      if (!stdinEnded) {
+        stdinEnded = true;
+        stdin.pause();
+        shutdownWhenDrained();
+      }
+      const deadline = Date.now() + LINGER_MS;
+      const poll = setInterval(() => {
+        const s = socket.state;
+        if (s === 'TIME-WAIT' || s === 'CLOSED' || Date.now() > deadline) finish(0);
+      }, 10);
+      timers.push(poll);
+    };
+    socket.onReadable = pump;
+    socket.onEnd = pump;
+    socket.onClose = (err) => {
+      if (err === undefined) {
+        finish(0);
+        return;
+      }
+      report(err);
+      finish(1);
+    };
+  };
+
+  let socket: TcpSocket | undefined;
+  let listener: ReturnType<typeof stack.tcp.listen> | undefined;
+  try {
+    stdin.pause();
+    if (p.listen) {
+      const l = stack.run(() => stack.tcp.listen({ port: p.local.port, address: p.local.addr, backlog: 1 }));
+      listener = l;
+      l.onConnection = () => {
+        const s = l.accept();
+        if (s === undefined || socket !== undefined) return;
+        socket = s;
+        l.close();
+        const peer = `${ipv4ToString(s.remoteAddress)}:${s.remotePort}`;
+        session.event('connection', { peer }, () => `  connection from ${peer}`);
+        run(s);
+      };
+    } else {
+      const remote = p.remote!;
+      const s = stack.tcp.connect({
+        address: remote.addr,
+        port: remote.port,
+        ...(p.local.port !== 0 ? { localPort: p.local.port } : {}),
+      });
+      socket = s;
+      s.onConnect = () => {
+        session.event('connected', { remote: target }, () => `  connected to ${target}`);
+        run(s);
+      };
+      s.onClose = (err) => {
+        report(err ?? Object.assign(new Error('connection closed'), { code: 'ECONNRESET' }));
+        finish(1);
+      };
+    }
+    session.ready({ protocol: 'tcp', ...(p.listen ? { listening: p.local.port } : { remote: target }) }, [
+      p.listen ? `  listening on tcp port ${p.local.port}` : `  connecting to ${target} over tcp`,
+    ]);
+    const code = await Promise.race([finished, untilSignal().then(() => 0), session.failed]);
+    const s = socket as TcpSocket | undefined;
+    if (s !== undefined && s.state !== 'CLOSED' && s.state !== 'TIME-WAIT') stack.run(() => s.abort());
+    listener?.close();
+    // What is left for standard output goes before the exit.
+    await new Promise<void>((resolve) =>
+      stdout.writableLength === 0 ? resolve() : stdout.once('drain', resolve),
+    );
+    return code;
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    stdin.pause();
+    stdin.destroy();
+    session.close();
+  }
+}
