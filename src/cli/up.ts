@@ -33,6 +33,8 @@ export async function runUp(argv: string[]): Promise<number> {
     const services = startServices(session.stack, serve);
     const dhcp = startDhcp(session, dhcpPlan);
     const described = services.map((s) => `${s.name} ${s.transport}/${s.port}`);
+    // Handlers first: a signal sent as soon as `ready` is read must find them installed.
+    const signalled = untilSignal();
     session.ready(
       {
         services: services.map(({ name, transport, port }) => ({ name, transport, port })),
@@ -44,7 +46,7 @@ export async function runUp(argv: string[]): Promise<number> {
         ...(session.stack.ipv4.forwarding ? ['  forwarding IPv4 between the interfaces'] : []),
       ],
     );
-    const signal = await Promise.race([untilSignal(), session.failed]);
+    const signal = await Promise.race([signalled, session.failed]);
     session.event('stopping', { signal }, () => `stopping (${signal})`);
     dhcp.stop();
     for (const s of services) s.close();
