@@ -123,7 +123,7 @@ describe('--serve', () => {
   });
 
   test('unknown or repeated services are refused', () => {
-    assert.throws(() => parseServiceList('echo,chargen'), /unknown service 'chargen'/);
+    assert.throws(() => parseServiceList('echo,qotd'), /unknown service 'qotd'/);
     assert.throws(() => parseServiceList('echo,echo'), /listed twice/);
     assert.throws(() => parseServiceList(''), /unknown service ''/);
   });
