@@ -8,6 +8,7 @@
  * i-th device (`--tap a --ipv4 10.0.1.1/24 --tap b --ipv4 10.0.2.1/24`).
  */
 import { performance } from 'node:perf_hooks';
+import type { Impairments } from '../bindings/memory/impairments.ts';
 import { NodeEnvironment } from '../bindings/node/node-environment.ts';
 import {
   type AttachedDevice,
@@ -29,6 +30,7 @@ import {
   parseIpv4Cidr,
 } from '../wire/address.ts';
 import { type FlagSpec, type ParsedArgs, UsageError } from './args.ts';
+import { impairFlag, impairReceive, parseImpairments } from './impair.ts';
 
 export const interfaceFlags: Record<string, FlagSpec> = {
   tap: {
@@ -57,6 +59,7 @@ export const interfaceFlags: Record<string, FlagSpec> = {
     value: 'FILE',
   },
   json: { type: 'boolean', help: 'print events as JSON lines instead of text' },
+  impair: impairFlag,
 };
 
 export interface DeviceConfig {
@@ -71,6 +74,8 @@ export interface InterfaceConfig {
   mtu: number | undefined;
   pcap: string | undefined;
   json: boolean;
+  /** Impairments of what the devices receive (`--impair`, see impair.ts). */
+  impair?: Impairments | undefined;
 }
 
 /** Parses an IPv4 literal (names come with DNS later) or throws a usage error naming `what`. */
@@ -141,7 +146,8 @@ export function parseInterfaceOptions(args: ParsedArgs): InterfaceConfig {
     devices.some((d) => d.kind === 'tun')
   )
     throw new UsageError('a capture of both TAP and TUN devices needs a .pcapng file');
-  return { devices, gateway, mtu, pcap, json: args.flags.json === true };
+  const impair = parseImpairments(args.flags.impair as string | undefined);
+  return { devices, gateway, mtu, pcap, json: args.flags.json === true, ...(impair ? { impair } : {}) };
 }
 
 /** Counters of one device, as printed at exit. */
@@ -228,6 +234,8 @@ export class Session {
           );
         }
       }
+      const impair = config.impair;
+      if (impair !== undefined) for (const d of this.devices) impairReceive(this.env, d.device, impair);
       this.configure();
       if (this.capture !== undefined)
         this.capture.stop = captureInterfaces(
