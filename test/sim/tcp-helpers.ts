@@ -80,9 +80,15 @@ export function collect(socket: TcpSocket): {
 }
 
 /** A connected pair: `client` on a to `server` on b (port 80), after the handshake. */
-export function connectedPair(seed: number, impairments: Impairments = {}, port = 80) {
+export function connectedPair(
+  seed: number,
+  impairments: Impairments = {},
+  port = 80,
+  setup?: (a: Host, b: Host) => void,
+) {
   const hosts = twoHosts(seed, impairments);
   const { sim, a, b } = hosts;
+  setup?.(a, b);
   const listener = b.stack.tcp.listen({ port });
   let server: TcpSocket | undefined;
   listener.onConnection = () => {
@@ -121,4 +127,31 @@ export function injectTcp(
 ): void {
   const inj = injector(from);
   inj.send(to.iface.mac, { src, dst: to.ip, protocol: 6, ttl: 64 }, tcpBytes(src, to.ip, h, data));
+}
+
+/** The TCP header fields of an Ethernet frame carrying IPv4/TCP, or undefined for anything else. */
+export function tcpOfFrame(
+  frame: Uint8Array,
+): { seq: number; ack: number; flags: number; len: number } | undefined {
+  if (frame.length < 34 || frame[12] !== 0x08 || frame[13] !== 0x00 || frame[23] !== 6) return undefined;
+  const ihl = (frame[14]! & 0x0f) * 4;
+  const total = (frame[16]! << 8) | frame[17]!;
+  const t = 14 + ihl;
+  const seq = ((frame[t + 4]! << 24) | (frame[t + 5]! << 16) | (frame[t + 6]! << 8) | frame[t + 7]!) >>> 0;
+  const ack = ((frame[t + 8]! << 24) | (frame[t + 9]! << 16) | (frame[t + 10]! << 8) | frame[t + 11]!) >>> 0;
+  const dataOffset = (frame[t + 12]! >>> 4) * 4;
+  return { seq, ack, flags: frame[t + 13]!, len: total - ihl - dataOffset };
+}
+
+/**
+ * Drops the frames `host` sends for which `drop` says so (the others go on unchanged); returns a
+ * function that restores the link.
+ */
+export function dropSent(host: Host, drop: (frame: Uint8Array) => boolean): () => void {
+  const link = host.iface.link as { transmit(frames: readonly Uint8Array[]): void };
+  const original = link.transmit.bind(link);
+  link.transmit = (frames) => original(frames.filter((f) => !drop(f)));
+  return () => {
+    link.transmit = original;
+  };
 }

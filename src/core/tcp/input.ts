@@ -7,8 +7,9 @@ import type { TcpOptions } from '../../wire/tcp-options.ts';
 import { createCongestionControl } from './congestion/controller.ts';
 import { finSeq, output, sendAck, sendSyn } from './output.ts';
 import { isDuplicateAck, onAckReceived, startRecoveryState } from './recovery.ts';
+import { ackDecision, pawsRejects, segmentAcceptable, updatesSendWindow, updatesTsRecent } from './rules.ts';
 import { hasAck, hasFin, hasRst, hasSyn, type Segment, segLen } from './segment.ts';
-import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt } from './seq.ts';
+import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from './seq.ts';
 import {
   acceptsData,
   CLOSE_WAIT,
@@ -107,6 +108,7 @@ function synSent(tcb: Tcb, seg: Segment): void {
   tcb.irs = seg.seq;
   tcb.receiveQueue.reset(seqAdd(seg.seq, 1));
   tcb.rcvAdv = tcb.rcvNxt;
+  tcb.lastAckSent = tcb.rcvNxt;
   negotiate(tcb, seg.options);
   if (ackOk) {
     sampleRtt(tcb, seg, seg.ack);
@@ -158,13 +160,9 @@ function challengeAck(tcb: Tcb): void {
   sendAck(tcb);
 }
 
-/** RFC 9293 3.10.7.4: the four-case acceptability test. */
+/** RFC 9293 3.10.7.4: the four-case acceptability test against the window last advertised. */
 function acceptable(tcb: Tcb, seg: Segment, len: number): boolean {
-  const wnd = Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt));
-  const nxt = tcb.rcvNxt;
-  if (len === 0) return wnd === 0 ? seg.seq === nxt : seqInWindow(seg.seq, nxt, wnd);
-  if (wnd === 0) return false;
-  return seqInWindow(seg.seq, nxt, wnd) || seqInWindow(seqAdd(seg.seq, len - 1), nxt, wnd);
+  return segmentAcceptable(seg.seq, len, tcb.rcvNxt, Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt)));
 }
 
 /** RFC 9293 3.10.7.4 for SYN-RECEIVED and the synchronized states. */
@@ -201,7 +199,7 @@ function synchronized(tcb: Tcb, seg: Segment): void {
   const len = segLen(seg);
   // RFC 7323 5.3 R1: PAWS, before the sequence check.
   const ts = seg.options.timestamp;
-  if (tcb.tsOk && ts !== undefined && !hasRst(seg) && seqLt(ts.value, tcb.tsRecent)) {
+  if (tcb.tsOk && ts !== undefined && !hasRst(seg) && pawsRejects(ts.value, tcb.tsRecent)) {
     if (tcb.now - tcb.tsRecentAge > PAWS_IDLE) {
       tcb.tsRecent = ts.value;
     } else {
@@ -229,16 +227,8 @@ function synchronized(tcb: Tcb, seg: Segment): void {
     output(tcb);
     return;
   }
-  // RFC 7323 4.3: remember the timestamp of the segment that the next ACK covers.
-  if (
-    tcb.tsOk &&
-    ts !== undefined &&
-    seqLe(seg.seq, tcb.rcvNxt) &&
-    seqGt(seqAdd(seg.seq, Math.max(len, 1)), tcb.rcvNxt)
-  ) {
-    tcb.tsRecent = ts.value;
-    tcb.tsRecentAge = tcb.now;
-  } else if (tcb.tsOk && ts !== undefined && seqLe(seg.seq, tcb.rcvNxt) && seqGt(ts.value, tcb.tsRecent)) {
+  // RFC 7323 4.3: remember the timestamp the next ACK echoes.
+  if (tcb.tsOk && ts !== undefined && updatesTsRecent(seg.seq, ts.value, tcb.tsRecent, tcb.lastAckSent)) {
     tcb.tsRecent = ts.value;
     tcb.tsRecentAge = tcb.now;
   }
@@ -337,7 +327,7 @@ function processAck(tcb: Tcb, seg: Segment, len: number): boolean {
     if (data > 0) tcb.events?.writable();
   }
   // RFC 9293 3.10.7.4: update the send window from the most recent segment.
-  if (seqLt(tcb.sndWl1, seg.seq) || (tcb.sndWl1 === seg.seq && seqLe(tcb.sndWl2, ack))) {
+  if (updatesSendWindow(tcb.sndWl1, tcb.sndWl2, seg.seq, ack)) {
     const opened = tcb.sndWnd === 0 && scaledWindow > 0;
     tcb.sndWnd = scaledWindow;
     tcb.maxSndWnd = Math.max(tcb.maxSndWnd, scaledWindow);
@@ -349,7 +339,7 @@ function processAck(tcb: Tcb, seg: Segment, len: number): boolean {
     }
   }
   onAckReceived(tcb, seg, acked, duplicate, rtt);
-  if (acked > 0) layer.timers.restartRetransmit(tcb);
+  layer.timers.afterAck(tcb, acked);
   const finAcked = tcb.finQueued && seqGt(tcb.sndMax, finSeq(tcb)) && tcb.sndUna === tcb.sndMax;
   switch (tcb.state.name) {
     case 'FIN-WAIT-1':
@@ -418,18 +408,21 @@ function receiveText(tcb: Tcb, seg: Segment): void {
   // ACK policy (RFC 9293 3.8.6.3, RFC 5681 4.2): at once for out-of-order data or a filled hole
   // (so the sender learns fast), for the first segments (quick-ack), and after two full segments;
   // otherwise within DELAYED_ACK.
-  if (seg.seq !== expected || hadHole || rq.hasOutOfOrder || payload.length === 0) {
-    tcb.ackNow = true;
+  const inOrder = seg.seq === expected;
+  if (inOrder) tcb.unackedBytes += payload.length;
+  const decision = ackDecision({
+    inOrder,
+    outOfOrderHeld: hadHole || rq.hasOutOfOrder,
+    payload: payload.length,
+    unackedBytes: tcb.unackedBytes,
+    quickAcks: tcb.quickAcks,
+    rcvMss: tcb.rcvMss,
+  });
+  if (decision === 'delay') {
+    tcb.layer.timers.armDelayedAck(tcb);
   } else {
-    tcb.unackedBytes += payload.length;
-    if (tcb.quickAcks > 0) {
-      tcb.quickAcks--;
-      tcb.ackNow = true;
-    } else if (tcb.unackedBytes >= 2 * tcb.rcvMss) {
-      tcb.ackNow = true;
-    } else {
-      tcb.layer.timers.armDelayedAck(tcb);
-    }
+    tcb.ackNow = true;
+    if (decision === 'at-once') tcb.ackAtOnce = true;
   }
   if (readable > 0) tcb.events?.readable();
   if (!finBefore && rq.finReceived) peerFin(tcb);

@@ -10,7 +10,8 @@ import { MAX_HEADROOM, PacketBuffer } from '../../wire/packet-buffer.ts';
 import { emitTcp, TCP_ACK, TCP_FIN, TCP_PROTOCOL, TCP_PSH, TCP_RST, TCP_SYN } from '../../wire/tcp.ts';
 import type { TcpOptions } from '../../wire/tcp-options.ts';
 import type { Ipv4Path } from '../ip/ipv4-types.ts';
-import { pipe } from './recovery.ts';
+import { onDataSent, pipe, retransmitLost } from './recovery.ts';
+import { receiveWindow, sendDecision } from './rules.ts';
 import { type Seq, seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import { FIN_WAIT_1, LAST_ACK } from './state.ts';
 import type { Tcb } from './tcb.ts';
@@ -69,12 +70,8 @@ export function transmit(
  * min(RCV.BUFF / 2, MSS), and never back (SHLD-14: do not shrink the window).
  */
 export function windowField(tcb: Tcb, syn: boolean): number {
-  const rq = tcb.receiveQueue;
-  const free = Math.max(0, tcb.rcvBuf - rq.readable);
   const current = Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt));
-  let wnd = free;
-  if (wnd > current && wnd - current < Math.min(tcb.rcvBuf >> 1, tcb.rcvMss)) wnd = current;
-  if (wnd < current) wnd = current;
+  const wnd = receiveWindow(tcb.rcvBuf - tcb.receiveQueue.readable, current, tcb.rcvBuf, tcb.rcvMss);
   if (syn) return Math.min(wnd, 0xffff);
   const shift = tcb.rcvWscale;
   return Math.min(0xffff, (wnd + (1 << shift) - 1) >>> shift);
@@ -127,6 +124,7 @@ export function sendSegment(
     options: synOptions ?? segmentOptions(tcb),
   };
   if (withAck) {
+    tcb.lastAckSent = tcb.rcvNxt;
     const edge = seqAdd(tcb.rcvNxt, syn ? window : window << tcb.rcvWscale);
     if (seqGt(edge, tcb.rcvAdv)) tcb.rcvAdv = edge;
     clearAckState(tcb);
@@ -138,13 +136,32 @@ export function sendSegment(
     tcb.stats.dataSegsOut++;
     tcb.stats.bytesSent += len;
   }
+  const fin = (flags & TCP_FIN) !== 0 ? 1 : 0;
+  if (len + fin > 0 && !syn) onDataSent(tcb, seq, len + fin);
   return transmit(layer, path, tcb.remoteAddr, h, pb);
 }
 
 function clearAckState(tcb: Tcb): void {
+  // Quick-ack mode lasts for a number of ACKs of new data (as Linux's tcp_dec_quickack_mode).
+  if (tcb.unackedBytes > 0 && tcb.quickAcks > 0) tcb.quickAcks--;
   tcb.ackNow = false;
+  tcb.ackAtOnce = false;
   tcb.unackedBytes = 0;
   if (tcb.delackTimer.scheduled) tcb.layer.stack.cancel(tcb.delackTimer);
+}
+
+/**
+ * RFC 9293 3.10.7.4 (MUST-58, MUST-59): an ACK that is due goes out when the stack entry ends,
+ * after every segment of the received batch was processed, so a batch is answered by one ACK
+ * (or by the data sent meanwhile, which carries it).
+ */
+function scheduleAck(tcb: Tcb): void {
+  if (tcb.ackScheduled) return;
+  tcb.ackScheduled = true;
+  tcb.layer.stack.atEntryEnd(() => {
+    tcb.ackScheduled = false;
+    if (tcb.ackNow && tcb.state.name !== 'CLOSED') sendAck(tcb);
+  });
 }
 
 /** The connection's route, refreshed when the cached one is gone. */
@@ -217,6 +234,8 @@ export function output(tcb: Tcb): void {
     if (tcb.flightSize === 0 && now - tcb.lastSend > tcb.rtt.rto && tcb.sendBuffer.length > 0) {
       tcb.cc.onIdle(now, tcb.rtt.rto);
     }
+    // RFC 6675 NextSeg rule 1: what RACK deemed lost goes before new data.
+    sent = retransmitLost(tcb);
     const bufEnd = finSeq(tcb);
     const mss = sendMss(tcb);
     for (;;) {
@@ -228,38 +247,20 @@ export function output(tcb: Tcb): void {
       const cwndRoom = tcb.cc.cwnd - flight;
       const len = Math.max(0, Math.min(mss, available, usable, cwndRoom));
       if (available > 0 && len === 0) break;
-      if (len < mss && len < available) {
-        // Sender SWS avoidance (RFC 9293 3.8.6.2.1, MUST-38): a partial segment only when it is
-        // at least half the largest window offered, and never when the congestion window is the
-        // limit (its ACKs open room for full segments).
-        if (cwndRoom < mss || len < tcb.maxSndWnd / 2) break;
-      } else if (len > 0 && len < mss && !tcb.finQueued && flight > 0 && !tcb.noDelay) {
-        // Nagle (RFC 9293 3.7.4, SHLD-7; MUST-17: TCP_NODELAY turns it off): a short segment
-        // waits while data is unacknowledged.
-        break;
-      }
-      const fin = tcb.finQueued && len === available;
-      let flags = 0;
-      if (fin) flags |= TCP_FIN;
-      if (len > 0 && len === available) flags |= TCP_PSH;
-      const seq = tcb.sndNxt;
-      const retransmission = seqLt(seq, tcb.sndMax);
-      if (len > 0 && !retransmission && tcb.rttSeq === undefined && !tcb.tsOk) {
-        tcb.rttSeq = seq;
-        tcb.rttTime = now;
-      }
-      if (retransmission) {
-        tcb.stats.totalRetrans++;
-        tcb.stats.bytesRetrans += len;
-      }
-      sendSegment(tcb, seq, len, flags);
+      // Sender SWS avoidance (MUST-38) and Nagle (SHLD-7; MUST-17: TCP_NODELAY turns it off).
+      const decision = sendDecision({
+        len,
+        mss,
+        available,
+        cwndRoom,
+        maxSndWnd: tcb.maxSndWnd,
+        flight,
+        finQueued: tcb.finQueued,
+        noDelay: tcb.noDelay,
+      });
+      if (decision !== 'send') break;
       sent = true;
-      tcb.sndNxt = seqAdd(seq, len + (fin ? 1 : 0));
-      if (seqGt(tcb.sndNxt, tcb.sndMax)) tcb.sndMax = tcb.sndNxt;
-      tcb.unackedSince ??= now;
-      if (fin) enterFinSent(tcb);
-      layer.timers.armRetransmit(tcb);
-      if (fin) break;
+      if (sendNew(tcb, len)) break;
     }
     // Data waiting and nothing in flight: a zero window is probed (RFC 9293 3.8.6.1), and a
     // window the SWS rule refused to use is used after the override timeout (3.8.6.2.1).
@@ -267,7 +268,41 @@ export function output(tcb: Tcb): void {
       layer.timers.armPersist(tcb);
     }
   }
-  if (!sent && tcb.ackNow) sendAck(tcb);
+  if (!sent && tcb.ackNow) {
+    if (tcb.ackAtOnce) sendAck(tcb);
+    else scheduleAck(tcb);
+  }
+}
+
+/**
+ * Sends `len` bytes at SND.NXT (with the FIN when they end the queued data and a FIN is queued),
+ * advances SND.NXT, times the segment for the RTT (Karn: not a retransmission) and arms the
+ * timer. Returns whether the FIN went.
+ */
+export function sendNew(tcb: Tcb, len: number): boolean {
+  const now = tcb.now;
+  const available = seqDiff(finSeq(tcb), tcb.sndNxt);
+  const fin = tcb.finQueued && len === available;
+  let flags = 0;
+  if (fin) flags |= TCP_FIN;
+  if (len > 0 && len === available) flags |= TCP_PSH;
+  const seq = tcb.sndNxt;
+  const retransmission = seqLt(seq, tcb.sndMax);
+  if (len > 0 && !retransmission && tcb.rttSeq === undefined && !tcb.tsOk) {
+    tcb.rttSeq = seq;
+    tcb.rttTime = now;
+  }
+  if (retransmission) {
+    tcb.stats.totalRetrans++;
+    tcb.stats.bytesRetrans += len;
+  }
+  sendSegment(tcb, seq, len, flags);
+  tcb.sndNxt = seqAdd(seq, len + (fin ? 1 : 0));
+  if (seqGt(tcb.sndNxt, tcb.sndMax)) tcb.sndMax = tcb.sndNxt;
+  tcb.unackedSince ??= now;
+  if (fin) enterFinSent(tcb);
+  tcb.layer.timers.armRetransmit(tcb, !retransmission);
+  return fin;
 }
 
 /** ESTABLISHED → FIN-WAIT-1, CLOSE-WAIT → LAST-ACK when the FIN first goes out (RFC 9293 3.10.4). */

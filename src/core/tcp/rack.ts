@@ -7,6 +7,14 @@
  * Use: `onSend` for every (re)transmission, `onAck` for every ACK, then `detectLoss(now)` gives the
  * newly lost ranges to retransmit and when to run it again (the reordering timer); `onTimeout` on
  * an RTO (RFC 8985 6.3); `onRecoveryEnd` when a recovery ends (for the reordering window).
+ *
+ * The segments are kept twice: in sequence order (an array, for cumulative and selective ACKs by
+ * binary search) and, while neither delivered nor lost, in a list ordered by transmit time (as
+ * Linux's tsorted queue), so loss detection looks only at the segments sent before the one RACK
+ * trusts. `inFlight` (bytes neither delivered nor lost, RFC 6675 "pipe" in spirit) is kept as
+ * segments change, so no ACK scans the whole flight. The number of segments is bounded
+ * (`maxSegments`): beyond it new data is merged into the last segment (`coalesced` counts it),
+ * which only makes the merged bytes look sent later (loss found later, never spuriously).
  */
 import type { SackBlock } from '../../wire/tcp-options.ts';
 import { DUP_THRESH } from './sack-scoreboard.ts';
@@ -18,6 +26,8 @@ export const WC_DEL_ACK_T = 200;
 export const TLP_INITIAL_PTO = 1000;
 /** RFC 8985 6.2 step 4: reo_wnd_persist, recoveries a grown reordering window survives. */
 export const REO_WND_PERSIST = 16;
+/** The default bound on the segments tracked. */
+export const MAX_RACK_SEGMENTS = 16384;
 
 /** One transmitted segment [start, end) (RFC 8985 5.2 per-segment variables). */
 interface Segment {
@@ -30,6 +40,10 @@ interface Segment {
   delivered: boolean;
   /** Marked lost and not retransmitted since. */
   lost: boolean;
+  /** Neighbours in transmit-time order, while neither delivered nor lost. */
+  older: Segment | undefined;
+  newer: Segment | undefined;
+  linked: boolean;
 }
 
 /** What one ACK tells RACK. */
@@ -62,9 +76,17 @@ function sentAfter(t1: number, seq1: Seq, t2: number, seq2: Seq): boolean {
   return t1 > t2 || (t1 === t2 && seqGt(seq1, seq2));
 }
 
+const length = (s: Segment): number => seqDiff(s.end, s.start);
+const byStart = (a: SackBlock, b: SackBlock): number => seqDiff(a.left, b.left);
+
 /** RACK state of one connection. */
 export class Rack {
+  /** In sequence order from `head`; entries before `head` are acknowledged and dropped. */
   private segments: Segment[] = [];
+  private head = 0;
+  /** Transmit-time list of the segments neither delivered nor lost, oldest first. */
+  private oldest: Segment | undefined;
+  private newest: Segment | undefined;
   /** RACK.xmit_ts and RACK.end_seq: the most recently sent segment delivered. */
   private xmitTs: number | undefined;
   private endSeq: Seq = 0;
@@ -82,10 +104,21 @@ export class Rack {
   private dsackRound: Seq | undefined;
   private srtt = 0;
   private inRecovery = false;
+  /** Segments selectively acknowledged above the cumulative ACK. */
+  private sackedCount = 0;
+  /** Bytes sent and neither delivered nor marked lost. */
+  inFlight = 0;
+  /** Bytes marked lost and not retransmitted since. */
+  lostBytes = 0;
+  /** Times new data was merged into the last segment because of the bound. */
+  coalesced = 0;
+
+  /** A RACK instance tracking at most `maxSegments` segments (softly: see the module comment). */
+  constructor(private readonly maxSegments = MAX_RACK_SEGMENTS) {}
 
   /** Segments tracked (sent and neither cumulatively acknowledged nor forgotten). */
   get size(): number {
-    return this.segments.length;
+    return this.segments.length - this.head;
   }
 
   /**
@@ -95,40 +128,94 @@ export class Rack {
   onSend(start: Seq, end: Seq, now: number): void {
     if (!seqLt(start, end)) return;
     const last = this.segments[this.segments.length - 1];
-    if (last === undefined || seqGe(start, last.end)) {
-      this.segments.push({ start, end, xmitTs: now, retransmitted: false, delivered: false, lost: false });
+    if (last === undefined || this.size === 0 || seqGe(start, last.end)) {
+      this.inFlight += seqDiff(end, start);
+      if (
+        last !== undefined &&
+        this.size >= this.maxSegments &&
+        last.end === start &&
+        !last.delivered &&
+        !last.lost &&
+        !last.retransmitted
+      ) {
+        this.coalesced++;
+        last.end = end;
+        last.xmitTs = now;
+        this.unlink(last);
+        this.link(last);
+        return;
+      }
+      const s: Segment = {
+        start,
+        end,
+        xmitTs: now,
+        retransmitted: false,
+        delivered: false,
+        lost: false,
+        older: undefined,
+        newer: undefined,
+        linked: false,
+      };
+      this.segments.push(s);
+      this.link(s);
       return;
     }
     this.split(start);
     this.split(end);
-    for (const s of this.segments) {
+    for (let i = Math.max(this.head, this.indexAtOrAfter(start)); i < this.segments.length; i++) {
+      const s = this.segments[i] as Segment;
       if (seqGe(s.start, end)) break;
-      if (seqLt(s.start, start) || s.delivered) continue;
+      if (s.delivered) continue;
+      if (s.lost) {
+        s.lost = false;
+        this.lostBytes -= length(s);
+        this.inFlight += length(s);
+      }
       s.xmitTs = now;
       s.retransmitted = true;
-      s.lost = false;
+      this.unlink(s);
+      this.link(s);
     }
-    if (seqGt(end, (this.segments[this.segments.length - 1] as Segment).end)) {
-      this.onSend((this.segments[this.segments.length - 1] as Segment).end, end, now);
-    }
+    const top = (this.segments[this.segments.length - 1] as Segment).end;
+    if (seqGt(end, top)) this.onSend(top, end, now);
   }
 
-  /** RFC 8985 6.2 steps 1 to 4: an ACK arrived. */
-  onAck(ack: RackAck): void {
+  /** RFC 8985 6.2 steps 1 to 4: an ACK arrived. Returns the bytes it newly delivered. */
+  onAck(ack: RackAck): number {
     this.srtt = ack.srtt;
     this.inRecovery = ack.inRecovery;
     const newly: Segment[] = [];
-    for (const s of this.segments) {
-      if (s.delivered) continue;
-      const acked =
-        seqLe(s.end, ack.cumAck) || ack.sacked.some((b) => seqLe(b.left, s.start) && seqLe(s.end, b.right));
-      if (!acked) continue;
+    let bytes = 0;
+    const deliver = (s: Segment): void => {
+      if (s.delivered) return;
       s.delivered = true;
-      s.lost = false;
+      if (s.lost) {
+        s.lost = false;
+        this.lostBytes -= length(s);
+      } else {
+        this.inFlight -= length(s);
+      }
+      this.unlink(s);
+      this.sackedCount++;
+      bytes += length(s);
       newly.push(s);
+    };
+    // Step 1: the segments this ACK delivers (cumulatively, or wholly inside a SACK block).
+    this.split(ack.cumAck);
+    for (let i = this.head; i < this.segments.length; i++) {
+      const s = this.segments[i] as Segment;
+      if (!seqLe(s.end, ack.cumAck)) break;
+      deliver(s);
+    }
+    for (const b of ack.sacked) {
+      for (let i = this.indexAtOrAfter(b.left); i < this.segments.length; i++) {
+        const s = this.segments[i] as Segment;
+        if (!seqLe(s.end, b.right)) break;
+        deliver(s);
+      }
     }
     // Step 2 (RACK_update), in ascending order of transmit time.
-    newly.sort((a, b) => a.xmitTs - b.xmitTs || seqDiff(a.end, b.end));
+    if (newly.length > 1) newly.sort((a, b) => a.xmitTs - b.xmitTs || seqDiff(a.end, b.end));
     for (const s of newly) {
       const rtt = ack.now - s.xmitTs;
       if (s.retransmitted) {
@@ -144,7 +231,7 @@ export class Rack {
       }
     }
     // Step 3 (RACK_detect_reordering), in ascending order of end sequence.
-    newly.sort((a, b) => seqDiff(a.end, b.end));
+    if (newly.length > 1) newly.sort((a, b) => seqDiff(a.end, b.end));
     for (const s of newly) {
       if (this.fack === undefined || seqGt(s.end, this.fack)) this.fack = s.end;
       else if (seqLt(s.end, this.fack) && !s.retransmitted) this.reorderingSeen = true;
@@ -157,9 +244,12 @@ export class Rack {
       this.reoWndPersist = REO_WND_PERSIST;
     }
     // Cumulatively acknowledged segments are done.
-    let drop = 0;
-    while (drop < this.segments.length && seqLe((this.segments[drop] as Segment).end, ack.cumAck)) drop++;
-    if (drop > 0) this.segments.splice(0, drop);
+    while (this.head < this.segments.length && seqLe((this.segments[this.head] as Segment).end, ack.cumAck)) {
+      this.sackedCount--;
+      this.head++;
+    }
+    this.compact();
+    return bytes;
   }
 
   /** RFC 8985 6.2 step 4: a fast or RTO recovery ended (a grown window decays after 16 of them). */
@@ -175,8 +265,9 @@ export class Rack {
   get reorderWindow(): number {
     if (!this.reorderingSeen) {
       if (this.inRecovery) return 0;
-      const sacked = this.segments.filter((s) => s.delivered).length;
-      if (sacked >= DUP_THRESH) return 0;
+      // The DupThresh rule folded into RACK (RFC 8985 6.2): with DupThresh segments SACKed and
+      // no reordering seen, no extra wait.
+      if (this.sackedCount >= DUP_THRESH) return 0;
     }
     return Math.min((this.reoWndMult * (this.minRtt ?? 0)) / 4, this.srtt);
   }
@@ -187,18 +278,21 @@ export class Rack {
     let timeout = 0;
     if (this.xmitTs !== undefined) {
       const reoWnd = this.reorderWindow;
-      for (const s of this.segments) {
-        if (s.delivered || s.lost) continue;
-        if (!sentAfter(this.xmitTs, this.endSeq, s.xmitTs, s.end)) continue;
+      // Oldest transmissions first: the scan ends at the first one sent after RACK's segment.
+      for (let s = this.oldest; s !== undefined; ) {
+        const next = s.newer;
+        if (!sentAfter(this.xmitTs, this.endSeq, s.xmitTs, s.end)) break;
         const remaining = s.xmitTs + this.rtt + reoWnd - now;
         if (remaining <= 0) {
-          s.lost = true;
+          this.markLost(s);
           lost.push({ left: s.start, right: s.end });
         } else {
           timeout = Math.max(timeout, remaining);
         }
+        s = next;
       }
     }
+    if (lost.length > 1) lost.sort(byStart);
     return { lost, reorderTimeout: timeout > 0 ? timeout : undefined };
   }
 
@@ -208,31 +302,149 @@ export class Rack {
    */
   onTimeout(now: number): SackBlock[] {
     const lost: SackBlock[] = [];
-    const reoWnd = this.reorderWindow;
-    let first = true;
-    for (const s of this.segments) {
+    for (let i = this.head; i < this.segments.length; i++) {
+      const s = this.segments[i] as Segment;
       if (s.delivered) continue;
-      if (!s.lost && (first || s.xmitTs + this.rtt + reoWnd - now <= 0)) {
-        s.lost = true;
+      if (!s.lost) {
+        this.markLost(s);
         lost.push({ left: s.start, right: s.end });
       }
-      first = false;
+      break;
     }
+    const reoWnd = this.reorderWindow;
+    for (let s = this.oldest; s !== undefined; ) {
+      const next = s.newer;
+      if (s.xmitTs + this.rtt + reoWnd - now > 0) break;
+      this.markLost(s);
+      lost.push({ left: s.start, right: s.end });
+      s = next;
+    }
+    if (lost.length > 1) lost.sort(byStart);
     return lost;
   }
 
   /** Whether the segment holding `seq` is marked lost (and not retransmitted since). */
   isLost(seq: Seq): boolean {
-    return this.segments.some((s) => s.lost && seqLe(s.start, seq) && seqLt(seq, s.end));
+    const i = this.indexOf(seq);
+    return i >= 0 && (this.segments[i] as Segment).lost;
+  }
+
+  /** The lowest segment marked lost at or after `from`, as [seq, seq + length). */
+  nextLost(from: Seq): { seq: Seq; length: number } | undefined {
+    if (this.lostBytes === 0) return undefined;
+    for (let i = Math.max(this.head, this.indexAtOrAfter(from)); i < this.segments.length; i++) {
+      const s = this.segments[i] as Segment;
+      if (!s.lost) continue;
+      const seq = seqLt(s.start, from) ? from : s.start;
+      return { seq, length: seqDiff(s.end, seq) };
+    }
+    return undefined;
+  }
+
+  /** The highest segment sent and not delivered (what a TLP retransmits: RFC 8985 7.3). */
+  lastOutstanding(): SackBlock | undefined {
+    for (let i = this.segments.length - 1; i >= this.head; i--) {
+      const s = this.segments[i] as Segment;
+      if (!s.delivered) return { left: s.start, right: s.end };
+    }
+    return undefined;
+  }
+
+  /**
+   * Forgets every selective acknowledgment (RFC 2018 8: the receiver reneged): SACKed segments
+   * count as lost, to be sent again.
+   */
+  forgetSacks(): void {
+    for (let i = this.head; i < this.segments.length; i++) {
+      const s = this.segments[i] as Segment;
+      if (!s.delivered) continue;
+      s.delivered = false;
+      s.lost = true;
+      this.lostBytes += length(s);
+    }
+    this.sackedCount = 0;
+  }
+
+  private markLost(s: Segment): void {
+    s.lost = true;
+    this.unlink(s);
+    this.inFlight -= length(s);
+    this.lostBytes += length(s);
+  }
+
+  /** Appends `s` as the newest transmission. */
+  private link(s: Segment): void {
+    s.older = this.newest;
+    s.newer = undefined;
+    if (this.newest !== undefined) this.newest.newer = s;
+    else this.oldest = s;
+    this.newest = s;
+    s.linked = true;
+  }
+
+  private unlink(s: Segment): void {
+    if (!s.linked) return;
+    if (s.older !== undefined) s.older.newer = s.newer;
+    else this.oldest = s.newer;
+    if (s.newer !== undefined) s.newer.older = s.older;
+    else this.newest = s.older;
+    s.older = undefined;
+    s.newer = undefined;
+    s.linked = false;
+  }
+
+  /** The index of the first segment whose start is at or after `seq` (binary search). */
+  private indexAtOrAfter(seq: Seq): number {
+    let lo = this.head;
+    let hi = this.segments.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (seqLt((this.segments[mid] as Segment).start, seq)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** The index of the segment holding `seq`, or -1. */
+  private indexOf(seq: Seq): number {
+    const i = this.indexAtOrAfter(seq);
+    const at = this.segments[i];
+    if (at !== undefined && at.start === seq) return i;
+    const before = this.segments[i - 1];
+    if (i - 1 >= this.head && before !== undefined && seqLt(seq, before.end)) return i - 1;
+    return -1;
   }
 
   /** Splits the segment holding `seq` (strictly inside it) in two at `seq`. */
   private split(seq: Seq): void {
-    const i = this.segments.findIndex((s) => seqLt(s.start, seq) && seqLt(seq, s.end));
+    const i = this.indexOf(seq);
     if (i < 0) return;
     const s = this.segments[i] as Segment;
-    this.segments.splice(i + 1, 0, { ...s, start: seq });
+    if (s.start === seq) return;
+    const upper: Segment = { ...s, start: seq, older: undefined, newer: undefined, linked: false };
     s.end = seq;
+    this.segments.splice(i + 1, 0, upper);
+    if (s.delivered) this.sackedCount++;
+    if (s.linked) {
+      // Same transmit time: right after `s` in the time list.
+      upper.older = s;
+      upper.newer = s.newer;
+      if (s.newer !== undefined) s.newer.older = upper;
+      else this.newest = upper;
+      s.newer = upper;
+      upper.linked = true;
+    }
+  }
+
+  /** Drops acknowledged entries from the array now and then (amortised O(1) per segment). */
+  private compact(): void {
+    if (this.head === this.segments.length) {
+      this.segments = [];
+      this.head = 0;
+    } else if (this.head >= 1024 && this.head * 2 >= this.segments.length) {
+      this.segments = this.segments.slice(this.head);
+      this.head = 0;
+    }
   }
 }
 

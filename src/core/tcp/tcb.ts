@@ -10,6 +10,7 @@ import type { Instant } from '../time.ts';
 import type { Timer } from '../timers.ts';
 import { type CongestionControl, createCongestionControl } from './congestion/controller.ts';
 import { Prr } from './congestion/prr.ts';
+import type { Rack } from './rack.ts';
 import { ReceiveQueue } from './receive-queue.ts';
 import { RttEstimator } from './rtt.ts';
 import type { SackScoreboard } from './sack-scoreboard.ts';
@@ -50,10 +51,25 @@ export interface KeepaliveOptions {
   count: number;
 }
 
-/** Loss recovery in progress: NewReno / SACK fast recovery until `point` is acknowledged. */
+/**
+ * Loss recovery in progress until `point` is acknowledged: `fast` (NewReno, or SACK with RACK and
+ * PRR) or `rto` (after a retransmission timeout with SACK: the segments RACK marked lost are sent
+ * again as the window grows from one segment, RFC 8985 6.3).
+ */
 export interface Recovery {
-  /** RFC 6582 "recover": the highest sequence number sent when recovery began. */
+  kind: 'fast' | 'rto';
+  /** RFC 6582 "recover": the highest sequence number sent when recovery began (SND.MAX). */
   point: Seq;
+}
+
+/** A tail loss probe sent and not yet resolved (RFC 8985 7.3: one per episode). */
+export interface TlpEpisode {
+  /** TLP.end_seq: SND.NXT after the probe. */
+  endSeq: Seq;
+  /** Where the probe began. */
+  start: Seq;
+  /** TLP.is_retrans: the probe resent data rather than sending new data. */
+  isRetrans: boolean;
 }
 
 export class Tcb {
@@ -92,6 +108,8 @@ export class Tcb {
   irs: Seq = 0;
   /** The right edge of the window last advertised (RCV.NXT + RCV.WND when it was sent). */
   rcvAdv: Seq = 0;
+  /** Last.ACK.sent of RFC 7323 4.3: the acknowledgment number of the last ACK sent. */
+  lastAckSent: Seq = 0;
 
   // ---- options (RFC 9293 3.7.1, RFC 7323, RFC 2018) ----
   /** Effective send MSS (data bytes per segment). */
@@ -128,6 +146,12 @@ export class Tcb {
   recovery: Recovery | undefined;
   /** RFC 6675 scoreboard, when SACK was negotiated. */
   scoreboard: SackScoreboard | undefined;
+  /** RFC 8985 RACK-TLP, when SACK was negotiated (it needs SACK to see what was delivered). */
+  rack: Rack | undefined;
+  /** The outstanding tail loss probe, if any. */
+  tlp: TlpEpisode | undefined;
+  /** When RACK wants to look again (ms from the last ACK): the reordering timer (RFC 8985 6.2). */
+  reorderTimeout: number | undefined;
   /** RFC 6937 state of the current recovery. */
   prr = new Prr(DEFAULT_MSS);
   /** The recovery point of the last recovery or timeout (RFC 6582 3.2 step 2, 4.1). */
@@ -149,6 +173,10 @@ export class Tcb {
 
   // ---- delayed ACK (RFC 9293 3.8.6.3) ----
   ackNow = false;
+  /** The ACK due must not wait for the end of the batch (out-of-order data: RFC 5681 4.2). */
+  ackAtOnce = false;
+  /** An ACK is to go out at the end of this stack entry (MUST-58: one ACK for a received batch). */
+  ackScheduled = false;
   /** Bytes received since the last ACK sent. */
   unackedBytes = 0;
   /** ACKs still to be sent without delay (quick-ack at the start, as Linux). */
@@ -179,6 +207,10 @@ export class Tcb {
     totalRetrans: 0,
     lost: 0,
     dsackDups: 0,
+    /** Retransmission timeouts (Linux TcpExtTCPTimeouts, per connection). */
+    timeouts: 0,
+    /** Tail loss probes sent (TcpExtTCPLossProbes). */
+    tlpProbes: 0,
   };
 
   // ---- timers (made once, moved) ----
@@ -186,8 +218,11 @@ export class Tcb {
   readonly delackTimer: Timer;
   readonly keepaliveTimer: Timer;
   readonly waitTimer: Timer;
-  /** What `rtxTimer` is armed for. */
-  rtxMode: 'rto' | 'persist' = 'rto';
+  /**
+   * What `rtxTimer` is armed for: the RTO, zero-window probing, a tail loss probe (PTO) or the
+   * RACK reordering timeout (one timer for all, as Linux's icsk_retransmit_timer).
+   */
+  rtxMode: 'rto' | 'persist' | 'tlp' | 'reorder' = 'rto';
 
   constructor(
     readonly layer: TcpLayer,

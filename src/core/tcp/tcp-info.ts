@@ -34,7 +34,14 @@ export interface TcpInfo {
   bytesAcked: number;
   bytesReceived: number;
   totalRetrans: number;
+  /** Loss events (fast recoveries and timeouts). */
   lost: number;
+  /** D-SACKs received: data the peer got twice (RFC 2883). */
+  dsackDups: number;
+  /** Retransmission timeouts. */
+  timeouts: number;
+  /** Tail loss probes sent (RFC 8985 7). */
+  tlpProbes: number;
   /** Bytes queued and not yet sent, and received and not yet read. */
   notSent: number;
   unread: number;

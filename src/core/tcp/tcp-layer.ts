@@ -99,6 +99,18 @@ export interface TcpCounters {
   noRoute: Counter;
   timeWaitReused: Counter;
   pmtuUpdates: Counter;
+  /** Retransmission timeouts (TcpExtTCPTimeouts). */
+  timeouts: Counter;
+  /** Tail loss probes sent, and those that repaired a loss (RFC 8985 7). */
+  tlpProbes: Counter;
+  tlpRecoveries: Counter;
+  /** Segments RACK deemed lost, and reordering timeouts run (RFC 8985 6). */
+  rackLost: Counter;
+  reorderTimeouts: Counter;
+  /** Segments merged into the previous one at the bound of RACK's segment list. */
+  rackCoalesced: Counter;
+  /** SACK ranges the scoreboard forgot at its bound. */
+  sackRangesDropped: Counter;
 }
 
 /** The window scale we offer: enough for the largest receive buffer auto-tuning reaches. */
@@ -113,6 +125,8 @@ export class TcpLayer implements Ipv4Protocol {
   msl = MINUTE;
   /** The algorithm new connections use. */
   congestionControl: string = DEFAULT_CONGESTION_CONTROL;
+  /** Whether new connections offer SACK (RFC 2018), and so use RACK-TLP (as Linux's tcp_sack). */
+  sack = true;
   readonly timers = new TcpTimers(this);
   readonly counters: TcpCounters;
   readonly ports: EphemeralPorts;
@@ -147,6 +161,13 @@ export class TcpLayer implements Ipv4Protocol {
       noRoute: c.get('tcp.tx.no-route'),
       timeWaitReused: c.get('tcp.time-wait.reused'),
       pmtuUpdates: c.get('tcp.pmtu.updates'),
+      timeouts: c.get('tcp.timeouts'),
+      tlpProbes: c.get('tcp.tlp.probes'),
+      tlpRecoveries: c.get('tcp.tlp.recoveries'),
+      rackLost: c.get('tcp.rack.lost'),
+      reorderTimeouts: c.get('tcp.rack.reorder-timeouts'),
+      rackCoalesced: c.get('tcp.rack.coalesced'),
+      sackRangesDropped: c.get('tcp.sack.ranges-dropped'),
     };
     const rng = stack.env.rng;
     this.isn = new IsnGenerator(rng);
@@ -370,7 +391,7 @@ export class TcpLayer implements Ipv4Protocol {
     tcb.remotePort = remotePort;
     tcb.rcvWscale = this.rcvWscale;
     tcb.tsOk = true;
-    tcb.sackOk = true;
+    tcb.sackOk = this.sack;
     tcb.tsOffset = keyedHash(this.tsKey, [local, remote, (localPort << 16) | remotePort]);
     return tcb;
   }
@@ -586,4 +607,5 @@ function startReceive(tcb: Tcb, irs: number): void {
   tcb.irs = irs;
   tcb.receiveQueue.reset(seqAdd(irs, 1));
   tcb.rcvAdv = tcb.rcvNxt;
+  tcb.lastAckSent = tcb.rcvNxt;
 }

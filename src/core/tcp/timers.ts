@@ -5,8 +5,9 @@
  * FIN-WAIT-2 timeout of orphaned connections, and the user timeout (RFC 5482).
  */
 import { SECOND } from '../time.ts';
-import { finSeq, output, sendAck, sendSegment, sendSyn } from './output.ts';
-import { onRetransmitTimeout } from './recovery.ts';
+import { finSeq, output, retransmit, sendAck, sendNew, sendSegment, sendSyn } from './output.ts';
+import { tlpTimeout } from './rack.ts';
+import { onRetransmitTimeout, rackDetect } from './recovery.ts';
 import { seqAdd, seqDiff } from './seq.ts';
 import type { Tcb } from './tcb.ts';
 import type { TcpLayer } from './tcp-layer.ts';
@@ -24,20 +25,39 @@ export const MAX_PERSIST = 120 * SECOND;
 /** Linux tcp_fin_timeout: how long an orphaned connection stays in FIN-WAIT-2. */
 export const FIN_TIMEOUT = 60 * SECOND;
 
+/**
+ * RFC 8985 7.2: a probe timer may replace the RTO when SACK (and so RACK) is on, no recovery or
+ * probe is under way, nothing is SACKed above SND.UNA, and the connection can carry data.
+ */
+export function tlpAllowed(tcb: Tcb): boolean {
+  if (tcb.rack === undefined || tcb.recovery !== undefined || tcb.tlp !== undefined) return false;
+  if ((tcb.scoreboard?.sackedBytes ?? 0) > 0) return false;
+  const s = tcb.state.name;
+  return (
+    s === 'ESTABLISHED' || s === 'CLOSE-WAIT' || s === 'FIN-WAIT-1' || s === 'CLOSING' || s === 'LAST-ACK'
+  );
+}
+
 export class TcpTimers {
   constructor(private readonly layer: TcpLayer) {}
 
   /**
    * RFC 6298 5.1: when a segment with data (or SYN/FIN) is sent and the timer is not running,
-   * start it to expire after RTO; with nothing in flight, stop it.
+   * start it to expire after RTO; with nothing in flight, stop it. After new data, a tail loss
+   * probe is (re)armed instead when RFC 8985 7.2 allows one.
    */
-  armRetransmit(tcb: Tcb): void {
+  armRetransmit(tcb: Tcb, newData = false): void {
     const stack = this.layer.stack;
     if (tcb.flightSize === 0) {
-      if (tcb.rtxMode === 'rto') stack.cancel(tcb.rtxTimer);
+      if (tcb.rtxMode !== 'persist') stack.cancel(tcb.rtxTimer);
       return;
     }
-    if (tcb.rtxTimer.scheduled && tcb.rtxMode === 'rto') return;
+    const running = tcb.rtxTimer.scheduled && tcb.rtxMode !== 'persist';
+    if (newData && tlpAllowed(tcb) && !(running && tcb.rtxMode === 'reorder')) {
+      this.armTlp(tcb);
+      return;
+    }
+    if (running) return;
     this.restartRetransmit(tcb);
   }
 
@@ -55,6 +75,40 @@ export class TcpTimers {
       deadline = Math.min(deadline, Math.max(stack.now(), tcb.unackedSince + tcb.userTimeout));
     }
     stack.schedule(tcb.rtxTimer, deadline);
+  }
+
+  /**
+   * The timer after an ACK (`acked` bytes of new data) or a reordering timeout: RACK's reordering
+   * timer when it waits to decide (RFC 8985 6.2), else a tail loss probe after new data was
+   * acknowledged (7.2), else the RTO (restarted when data was acknowledged, RFC 6298 5.3).
+   */
+  afterAck(tcb: Tcb, acked: number): void {
+    const stack = this.layer.stack;
+    if (tcb.flightSize === 0) {
+      if (tcb.rtxMode !== 'persist') stack.cancel(tcb.rtxTimer);
+      return;
+    }
+    if (tcb.reorderTimeout !== undefined) {
+      tcb.rtxMode = 'reorder';
+      stack.schedule(tcb.rtxTimer, stack.now() + tcb.reorderTimeout);
+      return;
+    }
+    if (acked > 0) {
+      if (tlpAllowed(tcb)) this.armTlp(tcb);
+      else this.restartRetransmit(tcb);
+      return;
+    }
+    const m = tcb.rtxMode;
+    if (!tcb.rtxTimer.scheduled || m === 'reorder' || (m === 'tlp' && !tlpAllowed(tcb))) {
+      this.restartRetransmit(tcb);
+    }
+  }
+
+  /** RFC 8985 7.2: the probe timeout, never later than the RTO would be. */
+  private armTlp(tcb: Tcb): void {
+    tcb.rtxMode = 'tlp';
+    const pto = tlpTimeout(tcb.rtt.srtt, tcb.flightSize, tcb.mss, tcb.rtt.rto);
+    this.layer.stack.schedule(tcb.rtxTimer, this.layer.stack.now() + pto);
   }
 
   /** Zero-window probing: the first probe after one RTO, then doubling (SHLD-29, SHLD-30). */
@@ -94,6 +148,18 @@ export class TcpTimers {
       return;
     }
     if (tcb.flightSize === 0) return;
+    if (tcb.rtxMode === 'tlp') {
+      this.lossProbe(tcb);
+      this.restartRetransmit(tcb);
+      return;
+    }
+    if (tcb.rtxMode === 'reorder') {
+      this.layer.counters.reorderTimeouts.value++;
+      if (tcb.rack !== undefined) rackDetect(tcb);
+      output(tcb);
+      this.afterAck(tcb, 0);
+      return;
+    }
     const limit = s === 'SYN-SENT' ? SYN_RETRIES : s === 'SYN-RECEIVED' ? SYNACK_RETRIES : DATA_RETRIES;
     const timedOut =
       tcb.userTimeout > 0
@@ -115,6 +181,30 @@ export class TcpTimers {
     onRetransmitTimeout(tcb);
     output(tcb);
     this.restartRetransmit(tcb);
+  }
+
+  /**
+   * RFC 8985 7.3: the PTO expired: one probe per episode, new data if the receive window allows
+   * it (whatever cwnd says), else the last segment sent again. The caller re-arms the RTO.
+   */
+  private lossProbe(tcb: Tcb): void {
+    const rack = tcb.rack;
+    if (rack === undefined || tcb.tlp !== undefined || tcb.recovery !== undefined) return;
+    const start = tcb.sndMax;
+    const waiting = seqDiff(finSeq(tcb), tcb.sndNxt);
+    const usable = seqDiff(seqAdd(tcb.sndUna, tcb.sndWnd), tcb.sndNxt);
+    let isRetrans = false;
+    if (waiting > 0 && usable > 0 && tcb.sndNxt === tcb.sndMax) {
+      sendNew(tcb, Math.min(tcb.mss, waiting, usable));
+    } else {
+      const last = rack.lastOutstanding();
+      if (last === undefined) return;
+      retransmit(tcb, last.left, seqDiff(last.right, last.left));
+      isRetrans = true;
+    }
+    tcb.tlp = { start, endSeq: tcb.sndMax, isRetrans };
+    tcb.stats.tlpProbes++;
+    this.layer.counters.tlpProbes.value++;
   }
 
   /** Delayed ACK expired (RFC 9293 3.8.6.3). */

@@ -121,3 +121,59 @@ describe('RACK (RFC 8985)', () => {
     assert.equal(tlpTimeout(100, 1000, 1000, 10_000, 25), 225);
   });
 });
+
+describe('RACK bounds and accounting', () => {
+  test('beyond maxSegments new data joins the last segment, counted; inFlight and lostBytes stay exact', () => {
+    const rack = new Rack(4);
+    send(rack, 0, 10, 0);
+    assert.equal(rack.size, 4);
+    assert.equal(rack.coalesced, 6);
+    assert.equal(rack.inFlight, 1000);
+    // The merged segment [300, 1000) counts as one, sent at the last time.
+    ack(rack, 100, 0, [b(300, 1000)]);
+    assert.equal(rack.inFlight, 300);
+    const loss = rack.detectLoss(1000);
+    assert.deepEqual(loss.lost, [b(0, 100), b(100, 200), b(200, 300)]);
+    assert.equal(rack.inFlight, 0);
+    assert.equal(rack.lostBytes, 300);
+    assert.deepEqual(rack.nextLost(0), { seq: 0, length: 100 });
+    rack.onSend(0, 100, 1000);
+    assert.equal(rack.lostBytes, 200);
+    assert.equal(rack.inFlight, 100);
+    assert.deepEqual(rack.nextLost(100), { seq: 100, length: 100 });
+    ack(rack, 1100, 1000, []);
+    assert.equal(rack.size, 0);
+    assert.equal(rack.inFlight, 0);
+    assert.equal(rack.lostBytes, 0);
+  });
+
+  test('a flood of 100,000 segments in flight: detection per ACK looks only at what was sent before', () => {
+    const rack = new Rack();
+    for (let i = 0; i < 100_000; i++) rack.onSend(i * 100, i * 100 + 100, i);
+    assert.ok(rack.size <= 16384);
+    const t0 = performance.now();
+    for (let i = 0; i < 1000; i++) {
+      rack.onAck({
+        now: 200_000 + i,
+        cumAck: (i + 1) * 100,
+        sacked: [],
+        dsack: false,
+        sndNxt: 10_000_000,
+        srtt: 100,
+        inRecovery: false,
+      });
+      rack.detectLoss(200_000 + i);
+    }
+    assert.ok(performance.now() - t0 < 1000);
+  });
+
+  test('forgetSacks: a reneging receiver makes SACKed segments lost again', () => {
+    const rack = new Rack();
+    send(rack, 0, 3, 0);
+    ack(rack, 50, 0, [b(100, 300)]);
+    assert.equal(rack.inFlight, 100);
+    rack.forgetSacks();
+    assert.equal(rack.lostBytes, 200);
+    assert.deepEqual(rack.nextLost(0), { seq: 100, length: 100 });
+  });
+});
