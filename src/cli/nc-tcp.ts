@@ -4,11 +4,12 @@
  * standard output, each with backpressure (standard input is paused while the socket's queue is
  * full; the socket is not read while standard output is).
  *
- * Ending, as OpenBSD nc with -N: the end of standard input sends a FIN after the data queued
- * (half-close); the peer's FIN ends standard input's side too (what it had not sent yet is
- * dropped) and sends our FIN. The command exits 0 once both FINs went and ours was acknowledged
- * (at most `LINGER_MS` after the peer's), 1 on a reset, a refusal or another connection error.
- * `-q SECONDS` quits that long after standard input ends, whatever the peer does.
+ * Ending: each direction ends on its own (half-close, RFC 9293 3.6). The end of standard input
+ * sends a FIN after the data queued (as OpenBSD nc with -N); the peer's FIN ends standard output.
+ * The command exits 0 once both directions have ended and our FIN was acknowledged, or at once
+ * with 1 on a reset, a refusal or another connection error. `-q SECONDS` quits that long after
+ * standard input ends, whatever the peer does. (OpenBSD nc -l also quits when the peer's FIN comes
+ * first; here the listener, like the client, keeps sending standard input until it ends.)
  */
 import { SocketWriter } from '../apps/socket-writer.ts';
 import type { TcpSocket } from '../core/tcp/tcp-socket.ts';
@@ -18,7 +19,7 @@ import type { NcPlan } from './nc.ts';
 
 /** Bytes of standard input waiting for the socket before standard input is paused. */
 const STDIN_QUEUE = 1024 * 1024;
-/** How long the closing handshake may take once the peer has closed its side. */
+/** How long the closing handshake may take once both sides have sent their FIN. */
 const LINGER_MS = 10_000;
 
 export async function runTcpNc(p: NcPlan, target: string, session: Session): Promise<number> {
@@ -38,11 +39,23 @@ export async function runTcpNc(p: NcPlan, target: string, session: Session): Pro
   const run = (socket: TcpSocket) => {
     const writer = new SocketWriter(socket);
     let stdinEnded = false;
+    let peerEnded = false;
     let shut = false;
+    /** Both FINs went: exit once ours is acknowledged (TIME-WAIT, or CLOSED after LAST-ACK). */
+    const whenBothEnded = () => {
+      if (!shut || !peerEnded) return;
+      const deadline = Date.now() + LINGER_MS;
+      const poll = setInterval(() => {
+        const s = socket.state;
+        if (s === 'TIME-WAIT' || s === 'CLOSED' || Date.now() > deadline) finish(0);
+      }, 10);
+      timers.push(poll);
+    };
     const shutdownWhenDrained = () => {
       if (!shut && writer.idle) {
         shut = true;
         socket.shutdown();
+        whenBothEnded();
       }
     };
     writer.onDrain = () => {
@@ -78,19 +91,9 @@ export async function runTcpNc(p: NcPlan, target: string, session: Session): Pro
           });
         }
       }
-      if (!socket.readableEnded) return;
-      // The peer's FIN: our side ends too, and the command once the closing handshake is done.
-      if (!stdinEnded) {
-        stdinEnded = true;
-        stdin.pause();
-        shutdownWhenDrained();
-      }
-      const deadline = Date.now() + LINGER_MS;
-      const poll = setInterval(() => {
-        const s = socket.state;
-        if (s === 'TIME-WAIT' || s === 'CLOSED' || Date.now() > deadline) finish(0);
-      }, 10);
-      timers.push(poll);
+      if (!socket.readableEnded || peerEnded) return;
+      peerEnded = true;
+      whenBothEnded();
     };
     socket.onReadable = pump;
     socket.onEnd = pump;
