@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parseArgs, UsageError } from '../../src/cli/args.ts';
 import { parseFetchUrl } from '../../src/cli/fetch.ts';
+import { parseImpairments } from '../../src/cli/impair.ts';
 import { parseInterfaceOptions } from '../../src/cli/interface-options.ts';
 import { ncFlags, parseNcPlan } from '../../src/cli/nc.ts';
 import {
@@ -208,6 +209,20 @@ describe('command flags checked in-process', () => {
     refuses(() => parseFetchUrl('ftp://10.0.0.1/'), /not an http URL/);
     refuses(() => parseFetchUrl('http://example.org/'), /URL host: not an IPv4 address/);
     refuses(() => parseFetchUrl('http://10.0.0.1:99999/'), /URL port: not a port/);
+  });
+
+  test('--impair', () => {
+    assert.deepEqual(parseImpairments('loss=0.03,delay=20,reorder=0.05'), {
+      loss: 0.03,
+      delay: 20,
+      reorder: 0.05,
+    });
+    assert.equal(parseImpairments(undefined), undefined);
+    refuses(() => parseImpairments('loss=2'), /loss is a probability/);
+    refuses(() => parseImpairments('delay=70000'), /at most 60000 ms/);
+    refuses(() => parseImpairments('rate=5'), /unknown impairment 'rate'/);
+    refuses(() => parseImpairments('loss=0.1,loss=0.2'), /given twice/);
+    refuses(() => parseImpairments('loss'), /expected KEY=NUMBER/);
   });
 
   test('up', () => {
