@@ -282,6 +282,12 @@ function synchronized(tcb: Tcb, seg: Segment): void {
       layer.sendReset(seg);
       return;
     }
+    if (state.passive && tcb.listener?.acceptQueueFull === true) {
+      // As Linux (tcp_abort_on_overflow off): the handshake's ACK is dropped while the accept
+      // queue is full; the SYN-ACK is sent again later and the peer's answer completes it then.
+      layer.counters.listenOverflows.value++;
+      return;
+    }
     establish(tcb, seg);
     if (state.passive) {
       const l = tcb.listener;

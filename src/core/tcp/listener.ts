@@ -60,6 +60,11 @@ export class TcpListener {
     return this.acceptQueue.length;
   }
 
+  /** Whether the accept queue holds `backlog` connections already. */
+  get acceptQueueFull(): boolean {
+    return this.acceptQueue.length >= this.backlog;
+  }
+
   /** The next established connection, or undefined. */
   accept(): TcpSocket | undefined {
     if (!this.open) throw errno('EBADF', 'listener is closed');
@@ -121,6 +126,7 @@ export class TcpListener {
       return true;
     }
     const tcb = layer.acceptCookie(seg, this);
+    if (tcb === 'full') return true;
     if (tcb === undefined) {
       layer.counters.cookiesFailed.value++;
       return false;

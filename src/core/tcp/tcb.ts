@@ -76,9 +76,13 @@ export class Tcb {
   state: TcpState = closed();
   events: TcbEvents | undefined;
   /** The listener that created this connection (passive open), until it is accepted. */
-  listener: { embryonicDone(tcb: Tcb, established: boolean): void } | undefined;
+  listener:
+    | { embryonicDone(tcb: Tcb, established: boolean): void; readonly acceptQueueFull: boolean }
+    | undefined;
   /** The user closed the socket: no one reads any more (orphan). */
   orphaned = false;
+  /** Counted among the layer's connections in TIME-WAIT. */
+  timeWaitCounted = false;
 
   // ---- endpoints ----
   localAddr: Ipv4Addr = 0;

@@ -111,7 +111,14 @@ export interface TcpCounters {
   rackCoalesced: Counter;
   /** SACK ranges the scoreboard forgot at its bound. */
   sackRangesDropped: Counter;
+  /** Connections refused because the table was full, and TIME-WAITs cut short at their bound. */
+  connectionsRefused: Counter;
+  timeWaitOverflows: Counter;
 }
+
+/** Default bounds of the connection table and of the connections in TIME-WAIT. */
+export const DEFAULT_MAX_CONNECTIONS = 65536;
+export const DEFAULT_MAX_TIME_WAIT = 32768;
 
 /** The window scale we offer: enough for the largest receive buffer auto-tuning reaches. */
 function windowScaleFor(bytes: number): number {
@@ -127,6 +134,17 @@ export class TcpLayer implements Ipv4Protocol {
   congestionControl: string = DEFAULT_CONGESTION_CONTROL;
   /** Whether new connections offer SACK (RFC 2018), and so use RACK-TLP (as Linux's tcp_sack). */
   sack = true;
+  /**
+   * The most connection blocks held, TIME-WAIT included: beyond it `connect` throws ENOBUFS and
+   * SYNs (and cookie ACKs) are dropped, counted in `tcp.connections.refused`.
+   */
+  maxConnections = DEFAULT_MAX_CONNECTIONS;
+  /**
+   * The most connections in TIME-WAIT (as Linux's tcp_max_tw_buckets): one more ends its TIME-WAIT
+   * at once, counted in `tcp.time-wait.overflows`.
+   */
+  maxTimeWait = DEFAULT_MAX_TIME_WAIT;
+  private timeWaitCount = 0;
   readonly timers = new TcpTimers(this);
   readonly counters: TcpCounters;
   readonly ports: EphemeralPorts;
@@ -168,6 +186,8 @@ export class TcpLayer implements Ipv4Protocol {
       reorderTimeouts: c.get('tcp.rack.reorder-timeouts'),
       rackCoalesced: c.get('tcp.rack.coalesced'),
       sackRangesDropped: c.get('tcp.sack.ranges-dropped'),
+      connectionsRefused: c.get('tcp.connections.refused'),
+      timeWaitOverflows: c.get('tcp.time-wait.overflows'),
     };
     const rng = stack.env.rng;
     this.isn = new IsnGenerator(rng);
@@ -207,6 +227,7 @@ export class TcpLayer implements Ipv4Protocol {
       ) {
         throw errno('EINVAL', 'not a unicast address');
       }
+      if (!this.hasRoom()) throw errno('ENOBUFS', 'too many connections');
       const path = this.stack.ipv4.route(address, options.localAddress ? { src: options.localAddress } : {});
       if (typeof path === 'string') throw errno(path, 'no route');
       // MUST-44: the source address comes from IP when the user gave none.
@@ -398,6 +419,7 @@ export class TcpLayer implements Ipv4Protocol {
 
   /** A SYN for a listener with room: a connection in SYN-RECEIVED answering with SYN-ACK. */
   acceptSyn(seg: Segment, listener: TcpListener): Tcb | undefined {
+    if (!this.hasRoom()) return undefined;
     const path = this.stack.ipv4.route(seg.src, { src: seg.dst });
     if (typeof path === 'string') {
       this.counters.noRoute.value++;
@@ -465,8 +487,11 @@ export class TcpLayer implements Ipv4Protocol {
     );
   }
 
-  /** The ACK of a cookie SYN-ACK: a connection straight in ESTABLISHED, or undefined if forged. */
-  acceptCookie(seg: Segment, listener: TcpListener): Tcb | undefined {
+  /**
+   * The ACK of a cookie SYN-ACK: a connection straight in ESTABLISHED, undefined if forged, 'full'
+   * when the connection table has no room.
+   */
+  acceptCookie(seg: Segment, listener: TcpListener): Tcb | 'full' | undefined {
     void listener;
     const tuple: FourTuple = {
       localAddress: seg.dst,
@@ -478,6 +503,7 @@ export class TcpLayer implements Ipv4Protocol {
     const irs = seqAdd(seg.seq, -1);
     const mss = this.cookies.decode(tuple, iss, irs, this.stack.now());
     if (mss === undefined || !SYN_COOKIE_MSS_TABLE.includes(mss)) return undefined;
+    if (!this.hasRoom()) return 'full';
     const path = this.stack.ipv4.route(seg.src, { src: seg.dst });
     if (typeof path === 'string') return undefined;
     const tcb = this.newTcb(seg.dst, seg.dstPort, seg.src, seg.srcPort);
@@ -569,6 +595,37 @@ export class TcpLayer implements Ipv4Protocol {
 
   remove(tcb: Tcb): void {
     this.connections.delete(tcb.localAddr, tcb.localPort, tcb.remoteAddr, tcb.remotePort, tcb);
+    if (tcb.timeWaitCounted) {
+      tcb.timeWaitCounted = false;
+      this.timeWaitCount--;
+    }
+  }
+
+  /** Whether the connection table takes one more block (else counted as refused). */
+  private hasRoom(): boolean {
+    if (this.connections.size < this.maxConnections) return true;
+    this.counters.connectionsRefused.value++;
+    return false;
+  }
+
+  /**
+   * A connection enters TIME-WAIT: counted against `maxTimeWait`; false when the bound is reached
+   * (the caller then ends it at once, after its last ACK).
+   */
+  enterTimeWait(tcb: Tcb): boolean {
+    if (tcb.timeWaitCounted) return true;
+    if (this.timeWaitCount >= this.maxTimeWait) {
+      this.counters.timeWaitOverflows.value++;
+      return false;
+    }
+    tcb.timeWaitCounted = true;
+    this.timeWaitCount++;
+    return true;
+  }
+
+  /** Connections in TIME-WAIT. */
+  get timeWaitConnections(): number {
+    return this.timeWaitCount;
   }
 
   /** Connections in the table (for `ss`-like listings and tests). */

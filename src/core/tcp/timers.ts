@@ -264,7 +264,9 @@ export class TcpTimers {
     stack.cancel(tcb.rtxTimer);
     stack.cancel(tcb.keepaliveTimer);
     stack.cancel(tcb.delackTimer);
-    stack.schedule(tcb.waitTimer, stack.now() + 2 * this.layer.msl);
+    // Beyond the TIME-WAIT bound the connection ends as soon as this entry (and its ACK) is done.
+    const wait = this.layer.enterTimeWait(tcb) ? 2 * this.layer.msl : 0;
+    stack.schedule(tcb.waitTimer, stack.now() + wait);
   }
 
   /** An orphaned connection in FIN-WAIT-2 waits `FIN_TIMEOUT` for the peer's FIN (as Linux). */
