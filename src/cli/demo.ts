@@ -5,8 +5,12 @@
  *     client 192.0.2.10 ── clean wire ── router ── lossy wire ── server 198.51.100.10
  *
  * ping across the router (with the loss on one link), a traceroute-style probe, a fragmented
- * ping, and a UDP echo exchange; a pcapng records both wires.
+ * ping, a UDP echo exchange, and an HTTP download over TCP through the loss; a pcapng records both
+ * wires.
  */
+import { createHash } from 'node:crypto';
+import { HttpGet } from '../apps/http/client.ts';
+import { HttpServer } from '../apps/http/server.ts';
 import { VirtualNetwork } from '../bindings/memory/network.ts';
 import { Simulation } from '../bindings/memory/simulation.ts';
 import { captureInterfaces } from '../bindings/pcap/capture.ts';
@@ -15,6 +19,8 @@ import { LINKTYPE_ETHERNET } from '../bindings/pcap/pcap-format.ts';
 import type { NetworkInterface } from '../core/device/interface.ts';
 import { Pinger, type PingSummary } from '../core/icmp-echo/pinger.ts';
 import type { Stack } from '../core/stack.ts';
+import type { TcpInfo } from '../core/tcp/tcp-info.ts';
+import type { TcpSocket } from '../core/tcp/tcp-socket.ts';
 import { type Ipv4Addr, ipv4ToString, parseIpv4Cidr } from '../wire/address.ts';
 import { describeIcmpError, formatRtt, formatStatistics } from './ping.ts';
 
@@ -22,6 +28,8 @@ export interface DemoOptions {
   seed: number;
   /** UDP datagrams in the echo exchange. */
   frames: number;
+  /** Bytes of the HTTP download. */
+  httpBytes: number;
   pcap: string | undefined;
   /** Loss probability on the router–server wire, each way. */
   loss: number;
@@ -166,6 +174,75 @@ function udpEcho(
   service.close();
 }
 
+/** The client downloads `/bytes/N` from the server's HTTP service across the lossy wire. */
+function httpDownload(
+  sim: Simulation,
+  client: Host,
+  server: Host,
+  bytes: number,
+  log: (line: string) => void,
+): void {
+  const http = new HttpServer(server.stack, {
+    createHash: () => {
+      const h = createHash('sha256');
+      return { update: (d) => h.update(d), digest: () => h.digest('hex') };
+    },
+  });
+  const listener = server.stack.tcp.listen({ port: 80 });
+  let serverSide: TcpSocket | undefined;
+  listener.onConnection = () => {
+    for (let s = listener.accept(); s !== undefined; s = listener.accept()) {
+      serverSide = s;
+      http.serve(s, () => {});
+    }
+  };
+  const get = new HttpGet(client.stack, {
+    address: server.ip,
+    port: 80,
+    host: 'server',
+    path: `/bytes/${bytes}`,
+  });
+  const start = sim.now;
+  let received = 0;
+  let status = 0;
+  let info: TcpInfo | undefined;
+  let outcome: string | undefined;
+  get.onResponse = (head) => {
+    status = head.status;
+  };
+  get.onData = (d) => {
+    received += d.length;
+  };
+  get.onEnd = () => {
+    info = serverSide?.info();
+    outcome = 'complete';
+  };
+  get.onError = (e) => {
+    outcome = `failed: ${e.message}`;
+  };
+  sim.runUntil(() => outcome !== undefined, 3_600_000);
+  const seconds = (sim.now - start) / 1000;
+  log(
+    `  HTTP ${status}, ${received} of ${bytes} bytes, ${outcome ?? 'timed out'} in ${seconds.toFixed(2)} s of virtual time`,
+  );
+  log(
+    `  throughput ${((received * 8) / seconds / 1e6).toFixed(2)} Mbit/s through ${(100).toFixed(0)} Mbit/s with the loss above`,
+  );
+  if (info !== undefined) {
+    const segments = (n: number) => (n / info!.sndMss).toFixed(1);
+    log(
+      `  server's TCP (${info.congestionControl}, MSS ${info.sndMss}, SACK ${info.sack ? 'on' : 'off'}, timestamps ${info.timestamps ? 'on' : 'off'}, window scale ${info.sndWscale}):`,
+    );
+    log(
+      `    segments out ${info.dataSegsOut}, retransmitted ${info.totalRetrans} (${((info.bytesRetrans / Math.max(1, info.bytesSent)) * 100).toFixed(1)}% of bytes), loss events ${info.lost}, timeouts ${info.timeouts}, tail loss probes ${info.tlpProbes}`,
+    );
+    log(
+      `    final cwnd ${Math.round(info.cwnd)} bytes (${segments(info.cwnd)} segments), ssthresh ${segments(info.ssthresh)} segments, srtt ${info.rtt?.toFixed(1) ?? '-'} ms, rto ${info.rto.toFixed(0)} ms`,
+    );
+  }
+  listener.close();
+}
+
 export function runDemo(options: DemoOptions): void {
   const { log } = options;
   const { sim, clean, lossy, router, routerIfaces, client, server } = buildNetwork(options);
@@ -208,6 +285,9 @@ export function runDemo(options: DemoOptions): void {
   log('');
   log(`UDP echo (port ${ECHO_PORT}) from the client to the server, one datagram per millisecond:`);
   udpEcho(sim, client, server, options.frames, log);
+  log('');
+  log(`HTTP download of ${options.httpBytes} bytes from the server, over TCP across the lossy wire:`);
+  httpDownload(sim, client, server, options.httpBytes, log);
   log('');
   for (const wire of [clean, lossy]) {
     for (const [dir, s] of Object.entries(wire.stats)) {

@@ -12,6 +12,7 @@ import { runUp, upFlags } from './up.ts';
 const demoFlags: Record<string, FlagSpec> = {
   seed: { type: 'number', help: 'seed of the simulation (same seed, same run, same pcap)', value: 'N' },
   frames: { type: 'number', help: 'UDP datagrams in the echo exchange (default 2000)', value: 'N' },
+  bytes: { type: 'number', help: 'bytes of the HTTP download (default 4 MiB)', value: 'N' },
   loss: {
     type: 'number',
     help: 'loss probability on the router-server wire, each way (default 0.05)',
@@ -50,6 +51,7 @@ const commands: Record<
       runDemo({
         seed: num('seed', 1, 0, 0xffffffff),
         frames: num('frames', 2000, 1, 1_000_000),
+        httpBytes: num('bytes', 4 << 20, 0, 2 ** 40),
         loss: num('loss', 0.05, 0, 1),
         delay: num('delay', 10, 0, 60_000),
         pcap: pcap === 'none' ? undefined : pcap,

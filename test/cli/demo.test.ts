@@ -8,7 +8,7 @@ import { runDemo } from '../../src/cli/demo.ts';
 
 function demo(seed: number, pcap?: string): string[] {
   const lines: string[] = [];
-  runDemo({ seed, frames: 300, loss: 0.05, delay: 10, pcap, log: (l) => lines.push(l) });
+  runDemo({ seed, frames: 300, httpBytes: 200_000, loss: 0.05, delay: 10, pcap, log: (l) => lines.push(l) });
   return lines;
 }
 
@@ -21,6 +21,8 @@ describe('the demo (npm start)', () => {
       assert.match(out, /64 bytes from 198\.51\.100\.10: icmp_seq=1 ttl=63/);
       assert.match(out, /From 192\.0\.2\.1 icmp_seq=1 Time to live exceeded/);
       assert.match(out, /4008 bytes from 198\.51\.100\.10/);
+      assert.match(out, /HTTP 200, 200000 of 200000 bytes, complete/);
+      assert.match(out, /final cwnd \d+ bytes/);
       const echoed = Number(/echoed (\d+)/.exec(out)?.[1]);
       assert.ok(echoed > 240 && echoed < 300, `echoed ${echoed}`);
       const capture = readCapture(new Uint8Array(readFileSync(pcap)));
