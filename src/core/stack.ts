@@ -30,7 +30,7 @@ import { UdpLayer } from './udp/udp-layer.ts';
 export interface StackOptions {
   /** A name for logs and reports. */
   name?: string;
-  /** IPv6 (default on); `false` turns it off, an object configures it. */
+  /** IPv6 (default on, link-local autoconfiguration included); `false` turns it off, an object configures it. */
   ipv6?: boolean | Ipv6LayerOptions;
 }
 
@@ -75,6 +75,10 @@ export class Stack {
     this.arp = new ArpLayer(this);
     this.ipv6 =
       options.ipv6 === false ? undefined : new Ipv6Layer(this, options.ipv6 === true ? {} : options.ipv6);
+    if (this.ipv6 !== undefined) {
+      this.ipv6.icmp.echoReplyHandler = (packet, icmp) => this.icmpEcho.receiveReply6(packet, icmp);
+      this.ipv6.icmp.echoErrorHandler = (report) => this.icmpEcho.receiveError6(report);
+    }
     const lo = new LoopbackLink(this);
     this.loopback = this.addInterface('lo', lo);
     lo.iface = this.loopback;

@@ -39,9 +39,9 @@ export function twoHosts6(seed: number, impairments: Impairments = {}, mtu?: num
   const sim = new Simulation({ seed });
   const net = new VirtualNetwork(sim);
   const wire = net.wire({ impairments, ...(mtu !== undefined ? { mtu } : {}) });
-  const a = sim.createStack({ name: 'a', ipv6: { autoconfigure: true } });
+  const a = sim.createStack({ name: 'a' });
   const ia = wire.attach(a, 'eth0');
-  const b = sim.createStack({ name: 'b', ipv6: { autoconfigure: true } });
+  const b = sim.createStack({ name: 'b' });
   const ib = wire.attach(b, 'eth0');
   assert.ok(sim.runUntil(() => linkLocal(a, ia) !== undefined && linkLocal(b, ib) !== undefined, 10_000));
   return { sim, net, wire, a, ia, b, ib };
@@ -121,7 +121,13 @@ export function globalAddress(stack: Stack, iface: NetworkInterface): Ipv6Addr |
  */
 export function routed6(
   seed: number,
-  options: { mtu2?: number; impairments1?: Impairments; impairments2?: Impairments; settle?: boolean } = {},
+  options: {
+    mtu2?: number;
+    impairments1?: Impairments;
+    impairments2?: Impairments;
+    settle?: boolean;
+    routerSolicitations?: 'rfc4861' | 'rfc7559';
+  } = {},
 ) {
   const sim = new Simulation({ seed });
   const net = new VirtualNetwork(sim);
@@ -130,16 +136,17 @@ export function routed6(
     impairments: options.impairments2 ?? {},
     ...(options.mtu2 !== undefined ? { mtu: options.mtu2 } : {}),
   });
-  const router = sim.createStack({ name: 'router', ipv6: { autoconfigure: true } });
+  const router = sim.createStack({ name: 'router' });
   const r1 = w1.attach(router, 'eth0');
   const r2 = w2.attach(router, 'eth1');
   const rv6 = v6(router);
   rv6.forwarding = true;
   rv6.addAddress(r1, ip6('2001:db8:1::1'), 64);
   rv6.addAddress(r2, ip6('2001:db8:2::1'), 64);
-  const a = sim.createStack({ name: 'a', ipv6: { autoconfigure: true } });
+  const hostOptions = { routerSolicitations: options.routerSolicitations ?? 'rfc4861' } as const;
+  const a = sim.createStack({ name: 'a', ipv6: hostOptions });
   const ia = w1.attach(a, 'eth0');
-  const b = sim.createStack({ name: 'b', ipv6: { autoconfigure: true } });
+  const b = sim.createStack({ name: 'b', ipv6: hostOptions });
   const ib = w2.attach(b, 'eth0');
   const advertise = () => {
     rv6.advertise(r1, { prefixes: [{ prefix: ip6('2001:db8:1::'), prefixLength: 64 }] });

@@ -30,8 +30,32 @@ describe('IPv6 router discovery and SLAAC in simulation', () => {
     assert.equal(v6(a).routerDiscovery.isSoliciting(ia), false);
   });
 
-  test('router solicitations back off exponentially while no router answers', () => {
-    const { sim, a, ia } = routed6(12, { settle: false, impairments1: { loss: 1 } });
+  test('by default (RFC 4861 6.3.7) three router solicitations 4 s apart, then the link goes quiet', () => {
+    const { sim, a, ia } = routed6(14, { settle: false, impairments1: { loss: 1 } });
+    const times: number[] = [];
+    ia.addObserver((dir, frame, now) => {
+      if (dir === 'tx' && frame[12] === 0x86 && frame[13] === 0xdd && frame[54] === 133) times.push(now);
+    });
+    assert.equal(v6(a).routerDiscovery.maxSolicitations, 3);
+    sim.advance(60 * SECOND);
+    assert.equal(times.length, 3);
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    assert.deepEqual(
+      gaps.map((g) => Math.round(g)),
+      [4 * SECOND, 4 * SECOND],
+    );
+    // After DAD of the link-local address and a random delay of up to a second.
+    assert.ok(times[0]! <= 3 * SECOND, `first at ${times[0]}`);
+    assert.equal(v6(a).routerDiscovery.isSoliciting(ia), false);
+    assert.equal(a.counters.value('ndp.tx.router-solicitations'), 3);
+  });
+
+  test('with RFC 7559, router solicitations back off exponentially while no router answers', () => {
+    const { sim, a, ia } = routed6(12, {
+      settle: false,
+      impairments1: { loss: 1 },
+      routerSolicitations: 'rfc7559',
+    });
     const times: number[] = [];
     ia.addObserver((dir, frame, now) => {
       // ICMPv6 type 133 after Ethernet (14) and IPv6 (40) headers.

@@ -58,12 +58,21 @@ export function sender(stack: Stack, iface: NetworkInterface): (frames: Uint8Arr
     });
 }
 
-/** A simulation with two stacks, `a` and `b`, on the two ends of one wire. */
+/**
+ * A stack that sends nothing of its own accord (no IPv6 autoconfiguration: link-local DAD, MLD,
+ * router solicitations), so a wire or switch it is on carries only the test's frames and their
+ * counts are exact.
+ */
+export function quietStack(sim: Simulation, name?: string): Stack {
+  return sim.createStack({ ...(name !== undefined ? { name } : {}), ipv6: false });
+}
+
+/** A simulation with two quiet stacks, `a` and `b`, on the two ends of one wire. */
 export function wiredPair(seed = 1, options: WireOptions = {}) {
   const sim = new Simulation({ seed });
   const net = new VirtualNetwork(sim);
-  const a = sim.createStack({ name: 'a' });
-  const b = sim.createStack({ name: 'b' });
+  const a = quietStack(sim, 'a');
+  const b = quietStack(sim, 'b');
   const wire = net.wire(options);
   const ia = wire.attach(a, 'eth0');
   const ib = wire.attach(b, 'eth0');

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { Simulation, type SwitchOptions, VirtualNetwork } from '../../src/bindings/memory/index.ts';
 import type { NetworkInterface } from '../../src/core/device/interface.ts';
 import { MAC_BROADCAST, type MacAddr } from '../../src/wire/address.ts';
-import { listen, sender, testFrame } from './link-helpers.ts';
+import { listen, quietStack, sender, testFrame } from './link-helpers.ts';
 
 /** A switch with `n` hosts; each host's log records every test frame its interface sees. */
 function lan(n: number, options: SwitchOptions = {}, seed = 1) {
@@ -11,7 +11,7 @@ function lan(n: number, options: SwitchOptions = {}, seed = 1) {
   const net = new VirtualNetwork(sim);
   const sw = net.switch({ name: 'sw0', ...options });
   const hosts = Array.from({ length: n }, (_, i) => {
-    const stack = sim.createStack({ name: `h${i}` });
+    const stack = quietStack(sim, `h${i}`);
     const iface = sw.attach(stack, 'eth0');
     return { stack, iface, log: listen(stack, true), send: sender(stack, iface) };
   });
@@ -124,7 +124,7 @@ describe('virtual switch', () => {
 
   test('impairments on a port cable, per direction', () => {
     const { sim, sw, hosts, deliver } = lan(2);
-    const stack = sim.createStack({ name: 'lossy' });
+    const stack = quietStack(sim, 'lossy');
     const lossy = sw.attach(stack, 'eth0', { impairments: { loss: 1 } });
     const port = sw.port(lossy)!;
     sender(stack, lossy)([testFrame(lossy.mac, MAC_BROADCAST, 1)]);
@@ -145,10 +145,10 @@ describe('virtual switch', () => {
     const sim = new Simulation();
     const net = new VirtualNetwork(sim);
     const sw = net.switch({ noChecksums: true });
-    const i = sw.attach(sim.createStack(), 'eth0', { mtu: 9000 });
+    const i = sw.attach(quietStack(sim), 'eth0', { mtu: 9000 });
     assert.equal(i.link.capabilities?.noChecksums, true);
     assert.equal(i.mtu, 9000);
-    assert.throws(() => sw.attach(sim.createStack(), 'eth0', { impairments: { corrupt: 0.1 } }), {
+    assert.throws(() => sw.attach(quietStack(sim), 'eth0', { impairments: { corrupt: 0.1 } }), {
       code: 'EINVAL',
     });
     assert.throws(() => sw.ports[0]!.setImpairments({ corrupt: 0.1 }), { code: 'EINVAL' });

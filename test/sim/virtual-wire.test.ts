@@ -5,7 +5,7 @@ import { NodeEnvironment } from '../../src/bindings/node/node-environment.ts';
 import { SeededRng } from '../../src/core/rng.ts';
 import { Stack } from '../../src/core/stack.ts';
 import { macIsMulticast } from '../../src/wire/address.ts';
-import { ETHERTYPE_TEST, listen, sender, seqOf, testFrame, wiredPair } from './link-helpers.ts';
+import { ETHERTYPE_TEST, listen, quietStack, sender, seqOf, testFrame, wiredPair } from './link-helpers.ts';
 
 describe('virtual wire', () => {
   test('delivers both ways, asynchronously, a same-instant burst as one batch', () => {
@@ -75,8 +75,8 @@ describe('virtual wire', () => {
     assert.equal(ia.link.capabilities?.noChecksums, undefined);
 
     const big = net.wire({ mtu: 65520 });
-    const ic = big.attach(sim.createStack(), 'eth0', { mac: 0x02_aa_00_00_00_01 });
-    const id = big.attach(sim.createStack(), 'eth0');
+    const ic = big.attach(quietStack(sim), 'eth0', { mac: 0x02_aa_00_00_00_01 });
+    const id = big.attach(quietStack(sim), 'eth0');
     assert.equal(ic.mac, 0x02_aa_00_00_00_01);
     assert.equal(id.mac, 0x02_00_00_00_00_03);
     assert.equal(id.mtu, 65520);
@@ -94,7 +94,7 @@ describe('virtual wire', () => {
 
   test('a third attach is refused with EISCONN; the stack refuses duplicate names with EEXIST', () => {
     const { sim, net, a, wire } = wiredPair();
-    assert.throws(() => wire.attach(sim.createStack(), 'eth0'), { code: 'EISCONN' });
+    assert.throws(() => wire.attach(quietStack(sim), 'eth0'), { code: 'EISCONN' });
     assert.throws(() => net.wire().attach(a, 'eth0'), { code: 'EEXIST' });
     assert.throws(() => net.wire({ mtu: 0 }), { code: 'ERR_OUT_OF_RANGE' });
   });
@@ -102,18 +102,18 @@ describe('virtual wire', () => {
   test('noChecksums only on request, never together with corruption', () => {
     const { sim, net } = wiredPair();
     const wire = net.wire({ noChecksums: true, impairments: { loss: 0.1 } });
-    const i = wire.attach(sim.createStack(), 'eth0');
+    const i = wire.attach(quietStack(sim), 'eth0');
     assert.equal(i.link.capabilities?.noChecksums, true);
     assert.throws(() => wire.setImpairments({ corrupt: 0.01 }), { code: 'EINVAL' });
     assert.throws(() => net.wire({ noChecksums: true, impairments: { corrupt: 0.5 } }), { code: 'EINVAL' });
-    const plain = net.wire({ impairments: { corrupt: 0.5 } }).attach(sim.createStack(), 'eth0');
+    const plain = net.wire({ impairments: { corrupt: 0.5 } }).attach(quietStack(sim), 'eth0');
     assert.notEqual(plain.link.capabilities?.noChecksums, true);
   });
 
   test('frames sent before the other end is attached are counted, not delivered', () => {
     const sim = new Simulation({ seed: 3 });
     const wire = new VirtualNetwork(sim).wire();
-    const a = sim.createStack();
+    const a = quietStack(sim);
     const ia = wire.attach(a, 'eth0');
     sender(a, ia)([testFrame(ia.mac, 0x02_00_00_00_00_09, 1)]);
     sim.runUntilIdle();

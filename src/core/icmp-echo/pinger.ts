@@ -1,15 +1,19 @@
 /**
- * `ping` on the stack's timers: sends `count` echo requests `interval` apart through an
- * `EchoSocket`, reports each reply, each request unanswered after `timeout`, and each ICMP error
- * about its requests, then a summary in the manner of iputils ping (loss and min/avg/max/mdev).
+ * `ping` on the stack's timers, IPv4 or IPv6 by the destination's family: sends `count` echo
+ * requests `interval` apart through an `EchoSocket`, reports each reply, each request unanswered
+ * after `timeout`, and each ICMP error about its requests, then a summary in the manner of iputils
+ * ping (loss and min/avg/max/mdev).
  */
-import type { Ipv4Addr } from '../../wire/address.ts';
-import { ICMPV4_HEADER_LEN } from '../../wire/icmpv4.ts';
+import type { NetworkInterface } from '../device/interface.ts';
 import { type ErrnoError, errno } from '../errno.ts';
 import type { Stack } from '../stack.ts';
 import type { Duration, Instant } from '../time.ts';
 import type { Timer } from '../timers.ts';
+import { type EchoAddr, type EchoFamily, echoFamilyOf } from './echo-family.ts';
 import type { EchoError, EchoReply, EchoSocket } from './echo-socket.ts';
+
+/** Bytes of an echo message's header (type, code, checksum, identifier, sequence). */
+const ECHO_HEADER_LEN = 8;
 
 export interface PingOptions {
   /** Requests to send (default 4; Infinity until `stop`). */
@@ -20,23 +24,26 @@ export interface PingOptions {
   size?: number;
   /** Milliseconds to wait for each reply (default 2000). */
   timeout?: Duration;
-  /** IP TTL of the requests (default: the stack's). */
+  /** IP TTL / IPv6 hop limit of the requests (default: the stack's). */
   ttl?: number;
+  /** The interface to send by (SO_BINDTODEVICE); the zone of a link-local IPv6 destination. */
+  iface?: NetworkInterface;
 }
 
-export interface PingReply {
+export interface PingReply<A extends EchoAddr = EchoAddr> {
   seq: number;
   rtt: number;
+  /** The TTL or hop limit of the reply. */
   ttl: number;
   /** Bytes of the ICMP message (header and data), as ping prints them. */
   bytes: number;
-  from: Ipv4Addr;
+  from: A;
   /** A second reply to the same request (DUP!). */
   duplicate: boolean;
 }
 
-export interface PingSummary {
-  dst: Ipv4Addr;
+export interface PingSummary<A extends EchoAddr = EchoAddr> {
+  dst: A;
   transmitted: number;
   received: number;
   duplicates: number;
@@ -49,20 +56,22 @@ export interface PingSummary {
   time: Duration;
 }
 
-export class Pinger {
-  onReply: ((reply: PingReply) => void) | undefined;
+export class Pinger<A extends EchoAddr = EchoAddr> {
+  onReply: ((reply: PingReply<A>) => void) | undefined;
   onTimeout: ((seq: number) => void) | undefined;
-  onError: ((error: EchoError) => void) | undefined;
+  onError: ((error: EchoError<A>) => void) | undefined;
   /** A request that could not be sent (the route went away): counted as an error. */
   onSendError: ((seq: number, err: ErrnoError) => void) | undefined;
-  onDone: ((summary: PingSummary) => void) | undefined;
+  onDone: ((summary: PingSummary<A>) => void) | undefined;
+  readonly family: EchoFamily<A>;
 
   private readonly count: number;
   private readonly interval: Duration;
   private readonly timeout: Duration;
   private readonly data: Uint8Array;
   private readonly ttl: number | undefined;
-  private socket: EchoSocket | undefined;
+  private readonly iface: NetworkInterface | undefined;
+  private socket: EchoSocket<A> | undefined;
   private readonly sendTimer: Timer;
   private readonly timeoutTimer: Timer;
   /** Requests awaiting a reply, oldest first (their deadlines are in the same order). */
@@ -81,9 +90,10 @@ export class Pinger {
 
   constructor(
     private readonly stack: Stack,
-    readonly dst: Ipv4Addr,
+    readonly dst: A,
     options: PingOptions = {},
   ) {
+    this.family = echoFamilyOf(dst);
     this.count = options.count ?? 4;
     this.interval = options.interval ?? 1000;
     this.timeout = options.timeout ?? 2000;
@@ -94,6 +104,7 @@ export class Pinger {
     if (!Number.isInteger(size) || size < 0) throw errno('EINVAL', `bad size ${size}`);
     this.data = new Uint8Array(size).map((_, i) => i & 0xff);
     this.ttl = options.ttl;
+    this.iface = options.iface;
     this.sendTimer = stack.createTimer(() => this.sendNext(false));
     this.timeoutTimer = stack.createTimer((now) => this.expire(now));
   }
@@ -101,10 +112,11 @@ export class Pinger {
   /** Sends the first request now; throws what the first send throws (ENETUNREACH, ...). */
   start(): void {
     if (this.socket !== undefined) throw errno('EINVAL', 'already started');
-    const socket = this.stack.icmpEcho.open();
+    const socket = this.stack.icmpEcho.open(this.family);
     this.socket = socket;
     try {
       if (this.ttl !== undefined) socket.setTtl(this.ttl);
+      socket.bindToDevice(this.iface);
       socket.onReply = (r) => this.reply(r);
       socket.onError = (e) => this.error(e);
       this.started = this.stack.now();
@@ -126,7 +138,7 @@ export class Pinger {
   }
 
   /** The figures so far. */
-  summary(): PingSummary {
+  summary(): PingSummary<A> {
     const n = this.received;
     const avg = n > 0 ? this.rttSum / n : 0;
     return {
@@ -168,7 +180,7 @@ export class Pinger {
     else this.finishIfDone();
   }
 
-  private reply(r: EchoReply): void {
+  private reply(r: EchoReply<A>): void {
     if (this.finished) return;
     const duplicate = this.answered.has(r.seq);
     if (duplicate) {
@@ -186,14 +198,14 @@ export class Pinger {
       seq: r.seq,
       rtt: r.rtt,
       ttl: r.ttl,
-      bytes: ICMPV4_HEADER_LEN + r.data.length,
+      bytes: ECHO_HEADER_LEN + r.data.length,
       from: r.src,
       duplicate,
     });
     this.finishIfDone();
   }
 
-  private error(e: EchoError): void {
+  private error(e: EchoError<A>): void {
     if (this.finished) return;
     this.errors++;
     this.settle(e.seq);

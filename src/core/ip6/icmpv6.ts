@@ -7,6 +7,7 @@
 import { ipv6IsMulticast, ipv6IsUnspecified } from '../../wire/address.ts';
 import {
   emitIcmpv6,
+  ICMPV6_DEST_UNREACHABLE,
   ICMPV6_ECHO_REPLY,
   ICMPV6_ECHO_REQUEST,
   ICMPV6_ERROR_MAX_INVOKING,
@@ -22,11 +23,16 @@ import {
   ICMPV6_REDIRECT,
   ICMPV6_ROUTER_ADVERTISEMENT,
   ICMPV6_ROUTER_SOLICITATION,
+  ICMPV6_TIME_EXCEEDED,
   type Icmpv6Repr,
   Icmpv6View,
   IP_PROTOCOL_ICMPV6,
   icmpv6IsError,
   PARAM_UNRECOGNIZED_OPTION,
+  UNREACH_ADDRESS,
+  UNREACH_BEYOND_SCOPE,
+  UNREACH_NO_ROUTE,
+  UNREACH_PORT,
 } from '../../wire/icmpv6.ts';
 import { IPV6_HEADER_LEN, Ipv6View } from '../../wire/ipv6.ts';
 import { walkExtensionHeaders } from '../../wire/ipv6-ext.ts';
@@ -46,6 +52,26 @@ export type Icmpv6DropReason =
   | 'echo-from-unspecified'
   | 'ndp-hop-limit'
   | 'ndp-malformed';
+
+/**
+ * The errno an ICMPv6 error stands for, as Linux maps it (`icmpv6_err_convert`), for the socket
+ * whose packet caused it.
+ */
+export function icmpv6Errno(type: number, code: number): string {
+  switch (type) {
+    case ICMPV6_DEST_UNREACHABLE:
+      if (code === UNREACH_NO_ROUTE) return 'ENETUNREACH';
+      if (code === UNREACH_PORT) return 'ECONNREFUSED';
+      if (code === UNREACH_BEYOND_SCOPE || code === UNREACH_ADDRESS) return 'EHOSTUNREACH';
+      return 'EACCES'; // administratively prohibited, source policy, reject route
+    case ICMPV6_PACKET_TOO_BIG:
+      return 'EMSGSIZE';
+    case ICMPV6_TIME_EXCEEDED:
+      return 'EHOSTUNREACH';
+    default:
+      return 'EPROTO';
+  }
+}
 
 /** Receives echo replies (an echo socket); returns true when one took the reply. */
 export type Echo6ReplyHandler = (packet: Ipv6Packet, icmp: Icmpv6View) => boolean;

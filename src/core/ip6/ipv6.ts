@@ -118,11 +118,24 @@ export interface Ipv6InterfaceConfig {
 
 export interface Ipv6LayerOptions {
   /**
-   * Configure every Ethernet interface as it is added: link-local address with DAD, router
-   * solicitation, SLAAC (default off for now, so stacks that do not use IPv6 stay silent; call
-   * `autoconfigure(iface)` for one interface).
+   * Configure every Ethernet interface as it is added (default on: "link-local always"): its
+   * link-local address with DAD, the solicited-node group and its MLD reports, router
+   * solicitations, SLAAC from advertisements. With `false`, `autoconfigure(iface)` starts it for
+   * one interface.
    */
   autoconfigure?: boolean;
+  /**
+   * Global addresses from the autonomous prefixes of router advertisements (RFC 4862 5.5.3;
+   * Linux's `autoconf`), default on. Off, advertisements still give routes, hop limit and MTU.
+   */
+  slaac?: boolean;
+  /**
+   * How router solicitations are retransmitted: `rfc4861` (default) sends at most
+   * MAX_RTR_SOLICITATIONS (3), RTR_SOLICITATION_INTERVAL apart, then concludes there is no router
+   * (RFC 4861 6.3.7), so an idle link goes quiet; `rfc7559` backs off exponentially up to an hour
+   * and never gives up.
+   */
+  routerSolicitations?: 'rfc4861' | 'rfc7559';
   /** 16-byte secret of RFC 7217 stable interface identifiers (default: from the stack's rng). */
   stableSecret?: Uint8Array;
 }
@@ -144,6 +157,8 @@ export class Ipv6Layer {
   optimisticDad = false;
   /** RFC 8981: make temporary addresses for SLAAC prefixes (and prefer them as sources). */
   useTemporaryAddresses = false;
+  /** Global addresses from advertised autonomous prefixes (`Ipv6LayerOptions.slaac`). */
+  slaacEnabled: boolean;
 
   /** DNS servers from RDNSS options (RFC 8106 5.1): lifetime in seconds, 0 to remove. */
   readonly onDnsServers: Array<(iface: NetworkInterface, servers: Ipv6Addr[], lifetime: number) => void> = [];
@@ -187,7 +202,8 @@ export class Ipv6Layer {
     this.fragmentsSent = c.get('ipv6.tx.fragments');
     this.fragmentsReceived = c.get('ipv6.rx.fragments');
     this.reassembled = c.get('ipv6.rx.reassembled');
-    this.autoconfigureAll = options.autoconfigure ?? false;
+    this.autoconfigureAll = options.autoconfigure ?? true;
+    this.slaacEnabled = options.slaac ?? true;
     this.reassembler = new Reassembler(
       stack,
       // Linux: ip6frag_time 60 s, ip6frag_high_thresh 4 MiB.
@@ -206,7 +222,7 @@ export class Ipv6Layer {
     this.ndp = new Ndp(stack, this);
     this.dad = new Dad(stack, this);
     this.mld = new MldLayer(stack, this);
-    this.routerDiscovery = new RouterDiscovery(stack, this);
+    this.routerDiscovery = new RouterDiscovery(stack, this, options.routerSolicitations ?? 'rfc4861');
     this.slaac = new Slaac(stack, this, options.stableSecret);
     this.addresses.onAdded.push((a) => this.addressAdded(a));
     this.addresses.onRemoved.push((a) => this.addressRemoved(a));

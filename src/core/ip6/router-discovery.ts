@@ -1,6 +1,6 @@
 /**
- * Router discovery, host side (RFC 4861 6.3): router solicitations with the exponential backoff
- * of RFC 7559, router advertisement processing (RFC 4861 6.3.4: hop limit, reachable and
+ * Router discovery, host side (RFC 4861 6.3): router solicitations (at most three, RFC 4861
+ * 6.3.7, or with the never-ending exponential backoff of RFC 7559 when asked), router advertisement processing (RFC 4861 6.3.4: hop limit, reachable and
  * retransmission times, MTU, on-link prefixes, default routers with RFC 4191 preferences, RFC 4191
  * route information, RFC 8106 DNS options handed to the resolver through `Ipv6Layer` events,
  * autonomous prefixes to SLAAC), and redirects (RFC 4861 8.3). What routers say lives in the
@@ -30,9 +30,13 @@ import { ALL_ROUTERS, ipv6Equal } from './ipv6-addr.ts';
 import type { Ipv6Packet } from './ipv6-types.ts';
 import type { Ipv6Route, Ipv6RouteOrigin } from './routing6.ts';
 
-/** RFC 4861 10: MAX_RTR_SOLICITATION_DELAY and RTR_SOLICITATION_INTERVAL (RFC 7559's IRT). */
+/**
+ * RFC 4861 10: MAX_RTR_SOLICITATION_DELAY, RTR_SOLICITATION_INTERVAL (RFC 7559's IRT) and
+ * MAX_RTR_SOLICITATIONS.
+ */
 const MAX_RTR_SOLICITATION_DELAY = 1 * SECOND;
 const RTR_SOLICITATION_INTERVAL = 4 * SECOND;
+export const MAX_RTR_SOLICITATIONS = 3;
 /** RFC 7559 2: the backoff stops growing at one hour. */
 const MAX_RTR_SOLICITATION_INTERVAL = 1 * HOUR;
 /** How long a redirect holds (Linux keeps redirected routes until they age out, ~10 min). */
@@ -57,8 +61,10 @@ interface Learned {
 }
 
 export class RouterDiscovery {
-  /** RFC 7559 MRC: solicitations before giving up (default: keep trying, with backoff). */
-  maxSolicitations = Number.POSITIVE_INFINITY;
+  /** Solicitations before concluding there is no router (RFC 4861: 3; RFC 7559 MRC: forever). */
+  maxSolicitations: number;
+  /** RFC 7559 2: exponential backoff between solicitations (else RTR_SOLICITATION_INTERVAL). */
+  backoff: boolean;
   private readonly soliciting = new Map<number, { timer: Timer; interval: number; sent: number }>();
   private readonly learned = new Map<string, Learned>();
   private readonly drops: DropCounters<RouterDiscoveryDropReason>;
@@ -70,7 +76,10 @@ export class RouterDiscovery {
   constructor(
     private readonly stack: Stack,
     private readonly ip: Ipv6Layer,
+    solicitations: 'rfc4861' | 'rfc7559',
   ) {
+    this.backoff = solicitations === 'rfc7559';
+    this.maxSolicitations = this.backoff ? Number.POSITIVE_INFINITY : MAX_RTR_SOLICITATIONS;
     const c = stack.counters;
     this.drops = c.drops('ndp.rx.drop');
     this.advertisements = c.get('ndp.rx.router-advertisements');
@@ -79,7 +88,7 @@ export class RouterDiscovery {
     this.full = c.get('ndp.routes-full');
   }
 
-  /** Starts soliciting on `iface` (RFC 4861 6.3.7): after a random delay, then with backoff. */
+  /** Starts soliciting on `iface` (RFC 4861 6.3.7): after a random delay, then every interval. */
   start(iface: NetworkInterface): void {
     if (this.ip.forwarding || this.soliciting.has(iface.index)) return;
     const s = { timer: this.stack.createTimer(() => this.solicit(iface)), interval: 0, sent: 0 };
@@ -90,7 +99,7 @@ export class RouterDiscovery {
     );
   }
 
-  /** True while `iface` still solicits (no advertisement yet). */
+  /** True while `iface` still solicits (no advertisement yet, and not given up). */
   isSoliciting(iface: NetworkInterface): boolean {
     return this.soliciting.has(iface.index);
   }
@@ -102,7 +111,11 @@ export class RouterDiscovery {
     this.soliciting.delete(iface.index);
   }
 
-  /** RFC 7559 2: RT = 2 RTprev + RAND RTprev, from IRT, capped at MRT (RAND in [-0.1, 0.1]). */
+  /**
+   * RFC 4861 6.3.7: the next solicitation RTR_SOLICITATION_INTERVAL later, or with RFC 7559 2
+   * backoff RT = 2 RTprev + RAND RTprev, from IRT, capped at MRT (RAND in [-0.1, 0.1]). The timer
+   * after the last one only ends the soliciting state (no router then, RFC 4861 6.3.7).
+   */
   private solicit(iface: NetworkInterface): void {
     const s = this.soliciting.get(iface.index);
     if (s === undefined) return;
@@ -119,9 +132,13 @@ export class RouterDiscovery {
     const options: NdpOption[] =
       ll !== undefined && ll.state !== 'optimistic' ? [{ kind: 'source-lladdr', mac: iface.mac }] : [];
     this.ip.ndp.send(iface, ALL_ROUTERS, undefined, src, { kind: 'router-solicitation', options });
-    const rand = (randomFloat(this.stack.env.rng) - 0.5) * 0.2;
-    const base = s.interval === 0 ? RTR_SOLICITATION_INTERVAL : 2 * s.interval;
-    s.interval = Math.min(base + rand * base, MAX_RTR_SOLICITATION_INTERVAL * (1 + rand));
+    if (this.backoff) {
+      const rand = (randomFloat(this.stack.env.rng) - 0.5) * 0.2;
+      const base = s.interval === 0 ? RTR_SOLICITATION_INTERVAL : 2 * s.interval;
+      s.interval = Math.min(base + rand * base, MAX_RTR_SOLICITATION_INTERVAL * (1 + rand));
+    } else {
+      s.interval = RTR_SOLICITATION_INTERVAL;
+    }
     this.stack.schedule(s.timer, this.stack.now() + s.interval);
   }
 
@@ -180,7 +197,7 @@ export class RouterDiscovery {
               lifetime(o.validLifetime),
             );
           }
-          if (o.autonomous) this.ip.slaac.prefix(iface, o);
+          if (o.autonomous && this.ip.slaacEnabled) this.ip.slaac.prefix(iface, o);
           break;
         case 'route-info':
           // RFC 4191 3.1: a Route Information option with the reserved preference is ignored.
