@@ -45,6 +45,15 @@ describe('IPv6 basics in simulation', () => {
     assert.equal(v6(a).routerDiscovery.isSoliciting(ia), false);
   });
 
+  test('an IP link (TUN) is not autoconfigured: no link-local address, nothing sent, no error', () => {
+    const sim = new Simulation({ seed: 4 });
+    const stack = sim.createStack();
+    const sent: Uint8Array[] = [];
+    const tun = stack.addInterface('tun0', { kind: 'ip', mtu: 1500, transmit: (f) => sent.push(...f) });
+    sim.runUntilIdle();
+    assert.deepEqual([v6(stack).listAddresses(tun), sent], [[], []]);
+  });
+
   test('::1 and our own addresses go through lo', () => {
     const { sim, a } = twoHosts6(2);
     const p = pinger6(a);

@@ -240,7 +240,8 @@ export class Ipv6Layer {
       this.addresses.add(iface, LOOPBACK6, 128, 'preferred', FOREVER, 'loopback');
       return;
     }
-    if (this.autoconfigureAll) this.autoconfigure(iface);
+    // Links without link-layer addresses (TUN) have no link-local address to make nor NDP.
+    if (this.autoconfigureAll && iface.link.kind === 'ethernet') this.autoconfigure(iface);
   }
 
   /**
