@@ -86,7 +86,7 @@ function sackAck(tcb: Tcb, seg: Segment, acked: number, rtt: number | undefined)
   let dsack: { left: number; right: number } | undefined;
   if (blocks.length > 0 || acked > 0) {
     const before = sb.overflows;
-    const u = sb.update(tcb.sndUna, blocks, tcb.sndMax);
+    const u = sb.update(tcb.sndUna, blocks, tcb.sndMax, seg.ack);
     if (sb.overflows > before) tcb.layer.counters.sackRangesDropped.value += sb.overflows - before;
     newlySacked = u.newlySacked;
     dsack = u.dsack;

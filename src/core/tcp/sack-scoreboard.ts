@@ -94,18 +94,20 @@ export class SackScoreboard {
   }
 
   /**
-   * An ACK arrived: cumulative acknowledgment `cumAck` and its SACK `blocks` (as received). Blocks
-   * beyond `sndNxt` (when given) or empty are ignored (RFC 2018 does not allow them).
+   * An ACK arrived: cumulative acknowledgment `cumAck` (SND.UNA after it) and its SACK `blocks`
+   * (as received). Blocks beyond `sndNxt` (when given) or empty are ignored (RFC 2018 does not
+   * allow them). `segAck` is the ACK's own acknowledgment field when it differs from `cumAck` (an
+   * older ACK arriving late): D-SACK is judged against it, not against SND.UNA.
    */
-  update(cumAck: Seq, blocks: readonly SackBlock[], sndNxt?: Seq): SackUpdate {
+  update(cumAck: Seq, blocks: readonly SackBlock[], sndNxt?: Seq, segAck: Seq = cumAck): SackUpdate {
     let dsack: SackBlock | undefined;
     const first = blocks[0];
     const second = blocks[1];
-    // RFC 2883 4: the first block reports a duplicate if it lies below the cumulative ACK or
-    // within the second block.
+    // RFC 2883 4: the first block reports a duplicate if it lies below the ACK field of the
+    // segment that carries it, or within the second block.
     if (
       first !== undefined &&
-      (seqLt(first.left, cumAck) ||
+      (seqLt(first.left, segAck) ||
         (second !== undefined && seqLe(second.left, first.left) && seqLe(first.right, second.right)))
     ) {
       dsack = { left: first.left >>> 0, right: first.right >>> 0 };

@@ -173,3 +173,15 @@ describe('SACK scoreboard (RFC 6675)', () => {
     );
   });
 });
+
+describe('D-SACK against the ACK field (RFC 2883 4)', () => {
+  test('an old ACK arriving after a newer one is not a D-SACK: its blocks lie above its own ACK field', () => {
+    const sb = new SackScoreboard(1000, 100);
+    // SND.UNA is already 1500; a reordered older ACK (ack 1000) SACKs [1200, 1300).
+    const u = sb.update(1500, [{ left: 1200, right: 1300 }], 3000, 1000);
+    assert.equal(u.dsack, undefined);
+    // A real D-SACK: below the segment's own ACK field.
+    const d = sb.update(1500, [{ left: 1200, right: 1300 }], 3000, 1500);
+    assert.deepEqual(d.dsack, { left: 1200, right: 1300 });
+  });
+});
