@@ -3,6 +3,7 @@
  * SYN-RECEIVED and the synchronized states (3.10.7.4) the checks in turn: sequence number (with
  * PAWS, RFC 7323 5), RST (RFC 5961 3), SYN (RFC 5961 4), ACK (RFC 5961 5), data, FIN.
  */
+import { TCP_FIN } from '../../wire/tcp.ts';
 import type { TcpOptions } from '../../wire/tcp-options.ts';
 import { createCongestionControl } from './congestion/controller.ts';
 import { finSeq, output, sendAck, sendSyn } from './output.ts';
@@ -20,6 +21,8 @@ import {
   TIME_WAIT,
 } from './state.ts';
 import { DEFAULT_MSS, type Tcb } from './tcb.ts';
+
+const NO_DATA = new Uint8Array(0);
 
 /** RFC 7323 5.5: TS.Recent older than 24 days is no longer used for PAWS. */
 const PAWS_IDLE = 24 * 24 * 3600_000;
@@ -166,7 +169,8 @@ function acceptable(tcb: Tcb, seg: Segment, len: number): boolean {
 }
 
 /** RFC 9293 3.10.7.4 for SYN-RECEIVED and the synchronized states. */
-function synchronized(tcb: Tcb, seg: Segment): void {
+function synchronized(tcb: Tcb, arrived: Segment): void {
+  let seg = arrived;
   const layer = tcb.layer;
   const drops = layer.counters.drops;
   const state = tcb.state;
@@ -196,7 +200,7 @@ function synchronized(tcb: Tcb, seg: Segment): void {
     output(tcb);
     return;
   }
-  const len = segLen(seg);
+  let len = segLen(seg);
   // RFC 7323 5.3 R1: PAWS, before the sequence check.
   const ts = seg.options.timestamp;
   if (tcb.tsOk && ts !== undefined && !hasRst(seg) && pawsRejects(ts.value, tcb.tsRecent)) {
@@ -209,7 +213,22 @@ function synchronized(tcb: Tcb, seg: Segment): void {
       return;
     }
   }
-  // First: sequence number.
+  // First: sequence number. "If the RCV.WND is zero, no segments will be acceptable, but special
+  // allowance should be made to accept valid ACKs, URGs, and RSTs": a segment at RCV.NXT carrying
+  // data into a zero window has its data dropped and its ACK processed.
+  if (
+    len > 0 &&
+    seg.seq === tcb.rcvNxt &&
+    tcb.rcvAdv === tcb.rcvNxt &&
+    !hasSyn(seg) &&
+    !hasRst(seg) &&
+    tcb.state.name !== 'SYN-RECEIVED'
+  ) {
+    drops.drop('zero-window');
+    tcb.ackNow = true;
+    seg = { ...seg, payload: NO_DATA, flags: seg.flags & ~TCP_FIN };
+    len = 0;
+  }
   if (!acceptable(tcb, seg, len)) {
     if (hasRst(seg)) {
       drops.drop('rst-out-of-window');

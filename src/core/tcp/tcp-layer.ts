@@ -59,6 +59,7 @@ export type TcpDropReason =
   | 'no-syn'
   | 'paws'
   | 'out-of-window'
+  | 'zero-window'
   | 'rst-out-of-window'
   | 'rst-challenged'
   | 'syn-challenged'

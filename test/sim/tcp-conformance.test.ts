@@ -1,0 +1,31 @@
+/** Conformance fixes found in the RFC review (docs/tcp-conformance.md), one test each. */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import type { Tcb } from '../../src/core/tcp/tcb.ts';
+import { TCP_ACK } from '../../src/wire/tcp.ts';
+import { connectedPair, injectTcp, payload, sendAll } from './tcp-helpers.ts';
+
+describe('TCP conformance fixes', () => {
+  test('a zero receive window still takes the ACK of a segment at RCV.NXT; its data is dropped (RFC 9293 3.10.7.4)', () => {
+    const { sim, a, b, client, server } = connectedPair(81, { delay: 10 });
+    server.setReceiveBufferSize(8192);
+    sendAll(client, payload(100_000, 1), 65536, false);
+    assert.ok(sim.runUntil(() => client.info().sndWnd === 0 && client.info().unacked === 0, 10_000));
+    const st = (server as unknown as { tcb: Tcb }).tcb;
+    const held = server.readableLength;
+    // The server sends; before the client's ACK can come back, a segment from the client
+    // arrives at RCV.NXT with one byte (a window probe as Linux sends them) and that ACK.
+    server.write(payload(1000, 2));
+    injectTcp(
+      a,
+      b,
+      a.ip,
+      { srcPort: client.localPort, dstPort: 80, seqNumber: st.rcvNxt, ackNumber: st.sndMax, flags: TCP_ACK },
+      payload(1, 3),
+    );
+    sim.advance(12);
+    assert.equal(st.sndUna, st.sndMax, 'the ACK was processed');
+    assert.equal(server.readableLength, held, 'the byte was not taken');
+    assert.equal(b.stack.counters.value('tcp.rx.drop.zero-window'), 1);
+  });
+});
