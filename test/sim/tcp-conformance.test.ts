@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Tcb } from '../../src/core/tcp/tcb.ts';
-import { TCP_ACK } from '../../src/wire/tcp.ts';
+import { TCP_ACK, TCP_SYN } from '../../src/wire/tcp.ts';
+import { ip, twoHosts } from '../helpers/sim-hosts.ts';
 import { connectedPair, injectTcp, payload, sendAll } from './tcp-helpers.ts';
 
 describe('TCP conformance fixes', () => {
@@ -27,5 +28,39 @@ describe('TCP conformance fixes', () => {
     assert.equal(st.sndUna, st.sndMax, 'the ACK was processed');
     assert.equal(server.readableLength, held, 'the byte was not taken');
     assert.equal(b.stack.counters.value('tcp.rx.drop.zero-window'), 1);
+  });
+});
+
+describe('RFC 6298 5.7', () => {
+  test('a handshake that needed a SYN-ACK retransmission and gave no RTT sample starts data with a 3 s RTO', () => {
+    const { sim, a, b } = twoHosts(82);
+    b.stack.tcp.listen({ port: 80 });
+    // A peer without timestamps at an address that does not answer ARP: the first SYN-ACK never
+    // leaves, the retransmission neither; the peer's ACK comes anyway after 1.5 s.
+    const peer = ip('10.0.0.100');
+    injectTcp(a, b, peer, {
+      srcPort: 5000,
+      dstPort: 80,
+      seqNumber: 7000,
+      flags: TCP_SYN,
+      options: { mss: 1460 },
+    });
+    sim.advance(1500);
+    const tcb = [
+      ...(b.stack.tcp as unknown as { connections: { values(): Iterable<Tcb> } }).connections.values(),
+    ][0]!;
+    assert.equal(tcb.state.name, 'SYN-RECEIVED');
+    assert.ok(tcb.backoffs >= 1);
+    injectTcp(a, b, peer, {
+      srcPort: 5000,
+      dstPort: 80,
+      seqNumber: 7001,
+      ackNumber: (tcb.iss + 1) >>> 0,
+      flags: TCP_ACK,
+    });
+    sim.advance(10);
+    assert.equal(tcb.state.name, 'ESTABLISHED');
+    assert.equal(tcb.rtt.srtt, undefined);
+    assert.equal(tcb.rtt.rto, 3000);
   });
 });

@@ -80,6 +80,8 @@ function establish(tcb: Tcb, seg: Segment): void {
   tcb.maxSndWnd = Math.max(tcb.maxSndWnd, tcb.sndWnd);
   tcb.sndWl1 = seg.seq;
   tcb.sndWl2 = seg.ack;
+  // RFC 6298 5.7: after a retransmitted SYN without an RTT sample, data starts with a 3 s RTO.
+  if (tcb.backoffs > 0) tcb.rtt.fallback();
   tcb.backoffs = 0;
   tcb.layer.timers.armKeepalive(tcb);
   tcb.layer.counters.established.value++;

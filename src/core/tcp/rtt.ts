@@ -14,6 +14,8 @@ export const INITIAL_RTO = 1000;
 export const MIN_RTO = 200;
 /** RFC 6298 2.5 allows an upper bound of at least 60 s; 120 s as Linux's `TCP_RTO_MAX`. */
 export const MAX_RTO = 120_000;
+/** RFC 6298 5.7: the RTO after a handshake that needed a SYN retransmission and gave no sample. */
+export const SYN_FALLBACK_RTO = 3000;
 /** Clock granularity G of RFC 6298 2 (the stack's clock counts milliseconds). */
 export const CLOCK_GRANULARITY = 1;
 /** RFC 6298 2.3: alpha = 1/8, beta = 1/4, K = 4. */
@@ -74,6 +76,16 @@ export class RttEstimator {
     // RFC 6298 2.2/2.3: RTO <- SRTT + max(G, K * RTTVAR); a new sample ends any backoff (5.7).
     this.backoffs = 0;
     this.current = this.clamp(this.srtt + Math.max(CLOCK_GRANULARITY, K * this.rttvar));
+  }
+
+  /**
+   * RFC 6298 5.7: the SYN (or SYN-ACK) was retransmitted and no sample was taken: the RTO is
+   * re-initialised to `rto` (3 s, `SYN_FALLBACK_RTO`) when data transmission begins.
+   */
+  fallback(rto = SYN_FALLBACK_RTO): void {
+    if (this.srtt !== undefined) return;
+    this.backoffs = 0;
+    this.current = this.clamp(rto);
   }
 
   /** RFC 6298 5.5: the timer expired, double the RTO (up to the maximum). */
