@@ -2,13 +2,19 @@
  * `netstack demo` (what `npm start` runs): a tour of the stack on a simulated network, on virtual
  * time, with no root and no devices. It grows with the stack. Today:
  *
- *     client 192.0.2.10 ── clean wire ── router ── lossy wire ── server 198.51.100.10
+ *     client (DHCP) ── clean wire ── router 192.0.2.1 ── lossy wire ── server 198.51.100.10
  *
- * ping across the router (with the loss on one link), a traceroute-style probe, a fragmented
- * ping, a UDP echo exchange, and an HTTP download over TCP through the loss; a pcapng records both
- * wires.
+ * The client gets its address, router and DNS server from the router's DHCP server, resolves the
+ * server by name (the server answers DNS for `example`), then pings it across the router (with the
+ * loss on one link), probes the router TTL 1, sends fragmented pings, exchanges UDP datagrams and
+ * downloads over HTTP/TCP through the loss; a pcapng records both wires.
  */
 import { createHash } from 'node:crypto';
+import { DhcpClient } from '../apps/dhcp/client.ts';
+import type { DhcpLease } from '../apps/dhcp/client-state.ts';
+import { DhcpServer } from '../apps/dhcp/server.ts';
+import { DnsResolver } from '../apps/dns/resolver.ts';
+import { DnsServer, rr } from '../apps/dns/server.ts';
 import { HttpGet } from '../apps/http/client.ts';
 import { HttpServer } from '../apps/http/server.ts';
 import { VirtualNetwork } from '../bindings/memory/network.ts';
@@ -21,7 +27,7 @@ import { Pinger, type PingSummary } from '../core/icmp-echo/pinger.ts';
 import type { Stack } from '../core/stack.ts';
 import type { TcpInfo } from '../core/tcp/tcp-info.ts';
 import type { TcpSocket } from '../core/tcp/tcp-socket.ts';
-import { type Ipv4Addr, ipv4ToString, parseIpv4Cidr } from '../wire/address.ts';
+import { type Ipv4Addr, ipv4ToString, parseIpv4, parseIpv4Cidr } from '../wire/address.ts';
 import { describeIcmpError, formatRtt, formatStatistics } from './ping.ts';
 
 export interface DemoOptions {
@@ -77,9 +83,16 @@ function buildNetwork(options: DemoOptions) {
   const rIp0 = addHost(router, r0, '192.0.2.1/24');
   const rIp1 = addHost(router, r1, '198.51.100.1/24');
   router.ipv4.forwarding = true;
+  // The router serves addresses on the clean side and names the server as the DNS server.
+  new DhcpServer(router, r0, {
+    start: parseIpv4('192.0.2.100')!,
+    end: parseIpv4('192.0.2.199')!,
+    routers: [rIp0],
+    dnsServers: [parseIpv4('198.51.100.10')!],
+    domainName: 'example',
+  }).start();
   const cStack = sim.createStack({ name: 'client' });
-  const cIface = clean.attach(cStack, 'eth0');
-  const client: Host = { stack: cStack, iface: cIface, ip: addHost(cStack, cIface, '192.0.2.10/24', rIp0) };
+  const client: Host = { stack: cStack, iface: clean.attach(cStack, 'eth0'), ip: 0 };
   const sStack = sim.createStack({ name: 'server' });
   const sIface = lossy.attach(sStack, 'eth0');
   const server: Host = {
@@ -87,7 +100,63 @@ function buildNetwork(options: DemoOptions) {
     iface: sIface,
     ip: addHost(sStack, sIface, '198.51.100.10/24', rIp1),
   };
+  // The server answers DNS for the `example` zone.
+  new DnsServer(sStack, {
+    records: [
+      rr.soa('example'),
+      rr.a('www.example', ipv4ToString(server.ip)),
+      rr.cname('server.example', 'www.example'),
+    ],
+  });
   return { sim, clean, lossy, router, routerIfaces: [r0, r1], client, server };
+}
+
+/** Runs the client's DHCP exchange until it holds a lease; returns the lease. */
+function dhcp(sim: Simulation, client: Host, log: (line: string) => void): DhcpLease {
+  let lease: DhcpLease | undefined;
+  const states: string[] = [];
+  const dhcpClient = new DhcpClient(client.stack, client.iface, {
+    hostName: 'client',
+    startDelay: [0, 0],
+    onLease: (l) => {
+      lease = l;
+    },
+    onStateChange: (state) => states.push(state),
+  });
+  dhcpClient.start();
+  sim.runUntil(() => lease !== undefined, 120_000);
+  if (lease === undefined) throw new Error('the demo client got no DHCP lease');
+  client.ip = lease.address;
+  log(
+    `  ${states.join(' → ')} in ${sim.now.toFixed(0)} ms (the client probed the address with ARP first, RFC 5227)`,
+  );
+  log(
+    `  address ${ipv4ToString(lease.address)}/${lease.prefixLen}, router ${lease.routers.map(ipv4ToString).join(', ')}, DNS ${lease.dnsServers.map(ipv4ToString).join(', ')}, domain ${lease.domainName}, lease ${lease.leaseTime} s`,
+  );
+  return lease;
+}
+
+/** Resolves `name` with a stub resolver configured from the lease. */
+function resolve(
+  sim: Simulation,
+  client: Host,
+  lease: DhcpLease,
+  name: string,
+  log: (line: string) => void,
+): Ipv4Addr {
+  const resolver = new DnsResolver(client.stack, {
+    servers: lease.dnsServers.map(ipv4ToString),
+    search: lease.domainName !== undefined ? [lease.domainName] : [],
+  });
+  let result: string | undefined;
+  resolver.lookup(name, 4, (err, list) => {
+    result = err !== undefined ? `error ${err.code}` : (list?.[0]?.address ?? 'no address');
+  });
+  sim.runUntil(() => result !== undefined, 60_000);
+  const address = parseIpv4(result ?? '');
+  if (address === undefined) throw new Error(`the demo could not resolve ${name}: ${result}`);
+  log(`  ${name} → ${result} (search domain ${lease.domainName}, CNAME server.example → www.example)`);
+  return address;
 }
 
 /** Runs a Pinger to completion on virtual time, printing ping(8)-style lines. */
@@ -265,14 +334,19 @@ export function runDemo(options: DemoOptions): void {
 
   log(`netstack-ts demo (seed ${options.seed}): three stacks on a simulated network, virtual time`);
   log('');
-  log(
-    `  client ${ipv4ToString(client.ip)} ── clean wire ── router ── lossy wire ── server ${ipv4ToString(server.ip)}`,
-  );
+  log(`  client ── clean wire ── router 192.0.2.1 ── lossy wire ── server ${ipv4ToString(server.ip)}`);
   log(
     `  lossy wire: ${options.loss * 100}% loss, ${options.delay} ms ±${options.delay / 5} delay, 2% reorder, 1% duplicate, 0.5% corrupt, 100 Mbit/s`,
   );
   log('');
-  log(`ping ${ipv4ToString(server.ip)} across the router:`);
+  log('DHCP: the client asks the router for an address:');
+  const lease = dhcp(sim, client, log);
+  log('');
+  log('DNS: the client resolves the server by name with the DNS server from the lease:');
+  const resolved = resolve(sim, client, lease, 'server', log);
+  if (resolved !== server.ip) throw new Error('the demo resolved the wrong address');
+  log('');
+  log(`ping server (${ipv4ToString(server.ip)}) across the router:`);
   ping(sim, client, server.ip, { count: 10, interval: 100 }, log);
   log('');
   log(`ping -t 1 ${ipv4ToString(server.ip)} (the router answers "time exceeded", as traceroute sees it):`);

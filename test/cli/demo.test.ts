@@ -13,12 +13,18 @@ function demo(seed: number, pcap?: string): string[] {
 }
 
 describe('the demo (npm start)', () => {
-  test('pings across the router, sees time exceeded, fragments, echoes UDP, and writes a pcapng', () => {
+  test('DHCP, DNS by name, pings across the router, time exceeded, fragments, UDP echo, HTTP over TCP, and a pcapng', () => {
     const dir = mkdtempSync(join(tmpdir(), 'netstack-demo-'));
     try {
       const pcap = join(dir, 'demo.pcapng');
       const out = demo(1, pcap).join('\n');
-      assert.match(out, /64 bytes from 198\.51\.100\.10: icmp_seq=1 ttl=63/);
+      assert.match(out, /init → selecting → requesting → checking → bound/);
+      assert.match(
+        out,
+        /address 192\.0\.2\.1\d\d\/24, router 192\.0\.2\.1, DNS 198\.51\.100\.10, domain example/,
+      );
+      assert.match(out, /server → 198\.51\.100\.10/);
+      assert.match(out, /64 bytes from 198\.51\.100\.10: icmp_seq=\d+ ttl=63/);
       assert.match(out, /From 192\.0\.2\.1 icmp_seq=1 Time to live exceeded/);
       assert.match(out, /4008 bytes from 198\.51\.100\.10/);
       assert.match(out, /HTTP 200, 200000 of 200000 bytes, complete/);
