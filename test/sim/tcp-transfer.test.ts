@@ -70,6 +70,8 @@ describe('TCP transfer (RFC 9293 3.8, RFC 6298, RFC 6675, RFC 6937)', () => {
     assert.equal(sha256(got.chunks), sha256([d]));
     assert.ok(a.stack.counters.value('tcp.pmtu.updates') >= 1);
     assert.ok(c.info().sndMss <= 1000 - 40);
+    // The segments too big for the hop are sent again at once, not after a timeout.
+    assert.equal(c.info().timeouts, 0, `timeouts ${c.info().timeouts}`);
   });
 
   test('100 MiB one way under 0.1% loss with 10 ms delay (SHLD-18/19: delayed ACKs never throttle bulk)', () => {

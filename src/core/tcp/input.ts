@@ -67,7 +67,6 @@ export function updateMss(tcb: Tcb, pathMtu = tcb.path?.mtu ?? 1500): void {
   if (mss === tcb.mss) return;
   tcb.mss = mss;
   tcb.cc.setMss(mss);
-  tcb.scoreboard?.setMss(mss);
   tcb.prr.setMss(mss);
 }
 

@@ -24,7 +24,7 @@ import type { Tcb } from './tcb.ts';
 
 /** Sets up the SACK scoreboard, RACK and PRR once the handshake settled the MSS and SACK. */
 export function startRecoveryState(tcb: Tcb): void {
-  tcb.scoreboard = tcb.sackOk ? new SackScoreboard(tcb.sndUna, tcb.mss) : undefined;
+  tcb.scoreboard = tcb.sackOk ? new SackScoreboard(tcb.sndUna) : undefined;
   tcb.rack = tcb.sackOk ? new Rack() : undefined;
   tcb.prr = new Prr(tcb.mss);
 }

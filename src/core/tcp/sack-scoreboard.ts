@@ -1,14 +1,15 @@
 /**
- * The sender's SACK scoreboard (RFC 6675): which data above SND.UNA the receiver holds, from the
- * SACK blocks of RFC 2018, and the loss-recovery rules built on it: IsLost, NextSeg, SetPipe.
- * D-SACK blocks (RFC 2883) are recognised and reported, not recorded.
+ * The sender's SACK scoreboard (RFC 6675 Update()): which data above SND.UNA the receiver holds,
+ * from the SACK blocks of RFC 2018; how many bytes each ACK newly SACKed (PRR's DeliveredData);
+ * D-SACK blocks (RFC 2883) recognised and reported, not recorded. Which segments are lost, what to
+ * send and the pipe are RACK's (rack.ts, RFC 8985, which folds RFC 6675's DupThresh rule in).
  *
  * Ranges are half-open [start, end) in sequence space, sorted, disjoint and never touching; their
  * number is bounded (`maxRanges`): beyond it the highest ranges are forgotten (counted in
  * `overflows`), which can only cause a retransmission that was not needed.
  */
 import type { SackBlock } from '../../wire/tcp-options.ts';
-import { type Seq, seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax } from './seq.ts';
+import { type Seq, seqDiff, seqGt, seqLe, seqLt, seqMax } from './seq.ts';
 
 /** RFC 6675 2 (DupThresh): three duplicate ACKs or three SACKed segments above a hole. */
 export const DUP_THRESH = 3;
@@ -23,17 +24,6 @@ export interface SackUpdate {
   newlySacked: number;
 }
 
-/**
- * A segment NextSeg (RFC 6675 4) chose: `lost` (rule 1), `new` data at SND.NXT (rule 2, the caller
- * chooses its length), an `unsacked` hole not yet deemed lost (rule 3), or the `rescue`
- * retransmission (rule 4).
- */
-export interface NextSeg {
-  kind: 'lost' | 'new' | 'unsacked' | 'rescue';
-  seq: Seq;
-  length: number;
-}
-
 interface Range {
   start: Seq;
   end: Seq;
@@ -45,27 +35,15 @@ export class SackScoreboard {
   private una: Seq;
   private highSacked: Seq;
   private bytes = 0;
-  /** HighRxt (RFC 6675 2), as the end of the highest retransmitted data (exclusive). */
-  private highRxt: Seq;
-  private rescueRxt: Seq | undefined;
-  private recoveryPoint: Seq | undefined;
-  private mss: number;
   private readonly maxRanges: number;
   /** Ranges forgotten because of the bound. */
   overflows = 0;
 
-  /** A scoreboard starting at SND.UNA `sndUna`, for sender MSS `mss`. */
-  constructor(sndUna: Seq, mss: number, maxRanges = MAX_SACK_RANGES) {
+  /** A scoreboard starting at SND.UNA `sndUna`, remembering at most `maxRanges` ranges. */
+  constructor(sndUna: Seq, maxRanges = MAX_SACK_RANGES) {
     this.una = sndUna >>> 0;
     this.highSacked = this.una;
-    this.highRxt = this.una;
-    this.mss = mss;
     this.maxRanges = maxRanges;
-  }
-
-  /** The sender MSS changed. */
-  setMss(mss: number): void {
-    this.mss = mss;
   }
 
   /** SND.UNA as last given to `update`. */
@@ -131,88 +109,6 @@ export class SackScoreboard {
   }
 
   /**
-   * RFC 6675 4 IsLost(SeqNum): DupThresh discontiguous SACKed ranges lie above `seq`, or more than
-   * (DupThresh - 1) * SMSS bytes above it are SACKed.
-   */
-  isLost(seq: Seq): boolean {
-    let count = 0;
-    let bytes = 0;
-    for (const r of this.ranges) {
-      if (seqLe(r.end, seq)) continue;
-      if (seqGt(r.start, seq)) {
-        count++;
-        bytes += seqDiff(r.end, r.start);
-      } else {
-        bytes += seqDiff(r.end, seq) - 1;
-      }
-    }
-    return count >= DUP_THRESH || bytes > (DUP_THRESH - 1) * this.mss;
-  }
-
-  /** RFC 6675 5 step (4): entering loss recovery with RecoveryPoint `recoveryPoint` (HighData). */
-  enterRecovery(recoveryPoint: Seq): void {
-    this.recoveryPoint = recoveryPoint >>> 0;
-    this.highRxt = this.una;
-    this.rescueRxt = undefined;
-  }
-
-  /** Loss recovery ended. */
-  exitRecovery(): void {
-    this.recoveryPoint = undefined;
-    this.rescueRxt = undefined;
-  }
-
-  /**
-   * RFC 6675 4 NextSeg(): what to send next during recovery, given SND.NXT (HighData + 1) and
-   * whether new data may be sent (available and allowed by the receive window). Undefined when
-   * nothing qualifies.
-   */
-  nextSeg(sndNxt: Seq, canSendNew: boolean): NextSeg | undefined {
-    let firstUnsacked: NextSeg | undefined;
-    for (const [hs, he] of this.holes(sndNxt)) {
-      // Rules 1.a and 1.b: beyond HighRxt and below the highest SACKed byte.
-      const s = seqMax(hs, this.highRxt);
-      if (!seqLt(s, he) || !seqLt(s, this.highestSacked)) continue;
-      const seg = { seq: s, length: Math.min(this.mss, seqDiff(he, s)) };
-      if (this.isLost(s)) return { kind: 'lost', ...seg }; // rule 1.c
-      firstUnsacked ??= { kind: 'unsacked', ...seg };
-    }
-    if (canSendNew) return { kind: 'new', seq: sndNxt >>> 0, length: this.mss }; // rule 2
-    if (firstUnsacked !== undefined) return firstUnsacked; // rule 3
-    // Rule 4: one rescue retransmission per recovery, holding the highest outstanding unSACKed byte.
-    if (this.recoveryPoint === undefined) return undefined;
-    if (this.rescueRxt !== undefined && !seqGt(this.una, this.rescueRxt)) return undefined;
-    const last = this.ranges[this.ranges.length - 1];
-    const top = last !== undefined && last.end === sndNxt >>> 0 ? last.start : sndNxt >>> 0;
-    if (!seqGt(top, this.una)) return undefined;
-    const length = Math.min(this.mss, seqDiff(top, this.una));
-    return { kind: 'rescue', seq: seqAdd(top, -length), length };
-  }
-
-  /** The caller sent `seg` (as NextSeg returned it): RFC 6675 5 steps (C.2) and rule 4. */
-  onSent(seg: NextSeg): void {
-    if (seg.kind === 'lost' || seg.kind === 'unsacked') {
-      this.highRxt = seqMax(this.highRxt, seqAdd(seg.seq, seg.length));
-    } else if (seg.kind === 'rescue') {
-      this.rescueRxt = this.recoveryPoint;
-    }
-  }
-
-  /**
-   * RFC 6675 4 SetPipe(): the bytes estimated in flight between SND.UNA and `sndNxt`: octets
-   * neither SACKed nor lost, plus octets retransmitted (up to HighRxt) during this recovery.
-   */
-  pipe(sndNxt: Seq): number {
-    let pipe = 0;
-    const rxtEnd = this.recoveryPoint === undefined ? this.una : this.highRxt;
-    for (const [hs, he] of this.holes(sndNxt)) {
-      if (!this.isLost(hs)) pipe += seqDiff(he, hs);
-      if (seqLt(hs, rxtEnd)) pipe += seqDiff(seqLt(he, rxtEnd) ? he : rxtEnd, hs);
-    }
-    return pipe;
-  }
-
-  /**
    * Forget all SACK information (RFC 2018 8 / RFC 6675 5.1: after a retransmission timeout the
    * receiver may have reneged, so the sender must not trust earlier SACKs).
    */
@@ -220,19 +116,6 @@ export class SackScoreboard {
     this.ranges = [];
     this.bytes = 0;
     this.highSacked = this.una;
-    this.highRxt = this.una;
-  }
-
-  /** The unSACKed holes [start, end) between SND.UNA and `sndNxt`, lowest first. */
-  private holes(sndNxt: Seq): Array<[Seq, Seq]> {
-    const out: Array<[Seq, Seq]> = [];
-    let cur = this.una;
-    for (const r of this.ranges) {
-      if (seqLt(cur, r.start)) out.push([cur, r.start]);
-      cur = r.end;
-    }
-    if (seqLt(cur, sndNxt)) out.push([cur, sndNxt >>> 0]);
-    return out;
   }
 
   private advance(cumAck: Seq): void {
@@ -250,7 +133,6 @@ export class SackScoreboard {
         break;
       }
     }
-    this.highRxt = seqMax(this.highRxt, cumAck);
   }
 
   /** Adds [start, end) (above SND.UNA), merging what it overlaps or touches. */
