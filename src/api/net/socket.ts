@@ -400,6 +400,8 @@ export class Socket extends Duplex {
       if (!this.eofPushed && h.readableEnded && !this.connecting) {
         this.eofPushed = true;
         this.push(null);
+        // As Node: 'end' comes even when nothing reads (the buffer is empty).
+        this.read(0);
       }
     } finally {
       this.pulling = false;
@@ -452,7 +454,8 @@ export class Socket extends Duplex {
       return;
     }
     this.handle?.shutdown();
-    callback();
+    // As libuv's shutdown request, which completes on a later turn of the loop.
+    setImmediate(callback);
   }
 
   // ---- closing ----
