@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import type { Tcb } from '../../src/core/tcp/tcb.ts';
 import { TCP_ACK, TCP_SYN } from '../../src/wire/tcp.ts';
 import { ip, twoHosts } from '../helpers/sim-hosts.ts';
-import { connectedPair, injectTcp, payload, sendAll } from './tcp-helpers.ts';
+import { collect, connectedPair, injectTcp, payload, sendAll } from './tcp-helpers.ts';
 
 describe('TCP conformance fixes', () => {
   test('a zero receive window still takes the ACK of a segment at RCV.NXT; its data is dropped (RFC 9293 3.10.7.4)', () => {
@@ -62,5 +62,22 @@ describe('RFC 6298 5.7', () => {
     assert.equal(tcb.state.name, 'ESTABLISHED');
     assert.equal(tcb.rtt.srtt, undefined);
     assert.equal(tcb.rtt.rto, 3000);
+  });
+});
+
+describe('RFC 5681 4.1', () => {
+  test('restart after idle counts data sent, not ACKs: a sender that only ACKed for over an RTO restarts from the initial window', () => {
+    const { sim, client, server } = connectedPair(83, { delay: 10 });
+    const got = collect(server);
+    sendAll(client, payload(2_000_000, 1), 65536, false);
+    assert.ok(sim.runUntil(() => got.bytes() === 2_000_000, 30_000));
+    assert.ok(client.info().cwnd > 20 * client.info().sndMss, `cwnd ${client.info().cwnd}`);
+    // For 2 s the client only receives (and ACKs) what the server sends now and then.
+    const back = collect(client);
+    for (let t = 0; t < 2000; t += 50) sim.after(t, () => server.write(payload(500, t)));
+    sim.advance(2100);
+    assert.ok(back.bytes() > 0);
+    client.write(payload(200_000, 2));
+    assert.ok(client.info().cwnd <= 10 * client.info().sndMss, `cwnd ${client.info().cwnd}`);
   });
 });

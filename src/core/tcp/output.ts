@@ -129,10 +129,9 @@ export function sendSegment(
     if (seqGt(edge, tcb.rcvAdv)) tcb.rcvAdv = edge;
     clearAckState(tcb);
   }
-  const now = tcb.now;
-  tcb.lastSend = now;
   tcb.stats.segsOut++;
   if (len > 0) {
+    tcb.lastDataSend = tcb.now;
     tcb.stats.dataSegsOut++;
     tcb.stats.bytesSent += len;
   }
@@ -230,8 +229,9 @@ export function output(tcb: Tcb): void {
   const canSendData =
     s === 'ESTABLISHED' || s === 'CLOSE-WAIT' || s === 'FIN-WAIT-1' || s === 'CLOSING' || s === 'LAST-ACK';
   if (canSendData) {
-    // RFC 5681 4.1: restart after idle (nothing in flight for more than an RTO).
-    if (tcb.flightSize === 0 && now - tcb.lastSend > tcb.rtt.rto && tcb.sendBuffer.length > 0) {
+    // RFC 5681 4.1: restart after idle ("not sent data in an interval exceeding the
+    // retransmission timeout"; the pure ACKs of a receiving connection do not count).
+    if (tcb.flightSize === 0 && now - tcb.lastDataSend > tcb.rtt.rto && tcb.sendBuffer.length > 0) {
       tcb.cc.onIdle(now, tcb.rtt.rto);
     }
     // RFC 6675 NextSeg rule 1: what RACK deemed lost goes before new data.

@@ -170,7 +170,8 @@ export class Tcb {
   rttTime: Instant = 0;
   /** When the oldest unacknowledged data was first sent, for the user timeout (RFC 5482). */
   unackedSince: Instant | undefined;
-  lastSend: Instant = 0;
+  /** When data was last sent (RFC 5681 4.1 idle restart; tcp_info's last_data_sent). */
+  lastDataSend: Instant = 0;
   lastReceive: Instant = 0;
   /** A soft ICMP error (RFC 1122 4.2.3.9) reported only if the connection then times out. */
   softError: string | undefined;

@@ -74,7 +74,7 @@ export function tcpInfo(tcb: Tcb): TcpInfo {
     ...tcb.stats,
     notSent: Math.max(0, tcb.sendBuffer.length - ((tcb.sndNxt - tcb.sndBufSeq) | 0)),
     unread: tcb.receiveQueue.readable,
-    lastDataSent: now - tcb.lastSend,
+    lastDataSent: now - tcb.lastDataSend,
     lastDataRecv: now - tcb.lastReceive,
   };
 }
