@@ -4,8 +4,8 @@
  * builds the stack on Node's clock, attaches the devices, configures addresses and routes, captures
  * to a pcap file, prints events (text or JSON lines) and closes everything with a counter report.
  *
- * Devices are numbered in the order `--tap` and `--tun` were given; the i-th `--ipv4` belongs to the
- * i-th device (`--tap a --ipv4 10.0.1.1/24 --tap b --ipv4 10.0.2.1/24`).
+ * Devices are numbered in the order `--tap` and `--tun` were given; the i-th `--ipv4` (and `--ipv6`)
+ * belongs to the i-th device (`--tap a --ipv4 10.0.1.1/24 --tap b --ipv4 10.0.2.1/24`).
  */
 import { performance } from 'node:perf_hooks';
 import type { Impairments } from '../bindings/memory/impairments.ts';
@@ -31,6 +31,13 @@ import {
 } from '../wire/address.ts';
 import { type FlagSpec, type ParsedArgs, UsageError } from './args.ts';
 import { impairFlag, impairReceive, parseImpairments } from './impair.ts';
+import {
+  formatIpv6,
+  type Ipv6Cidr,
+  ipv6InterfaceFlags,
+  parseIpv6Addresses,
+  usableIpv6,
+} from './ipv6-options.ts';
 
 export const interfaceFlags: Record<string, FlagSpec> = {
   tap: {
@@ -51,6 +58,7 @@ export const interfaceFlags: Record<string, FlagSpec> = {
     help: "the stack's address on a device: the i-th --ipv4 goes to the i-th --tap/--tun",
     value: 'ADDR/LEN',
   },
+  ...ipv6InterfaceFlags,
   gateway: { type: 'string', help: 'default route via ADDR (on the subnet of an --ipv4)', value: 'ADDR' },
   mtu: { type: 'number', help: 'MTU of every device, set on the kernel side too (default 1500)', value: 'N' },
   pcap: {
@@ -66,6 +74,7 @@ export interface DeviceConfig {
   kind: 'tap' | 'tun';
   name: string;
   ipv4: { addr: Ipv4Addr; prefixLen: number } | undefined;
+  ipv6: Ipv6Cidr | undefined;
 }
 
 export interface InterfaceConfig {
@@ -74,6 +83,8 @@ export interface InterfaceConfig {
   mtu: number | undefined;
   pcap: string | undefined;
   json: boolean;
+  /** Global IPv6 addresses from router advertisements (`--slaac`). */
+  slaac: boolean;
   /** Impairments of what the devices receive (`--impair`, see impair.ts). */
   impair?: Impairments | undefined;
 }
@@ -101,7 +112,7 @@ export function parseInterfaceOptions(args: ParsedArgs): InterfaceConfig {
     if (dev === '' || dev.length > 15 || /[\s/]/.test(dev))
       throw new UsageError(`--${name}: bad device name '${dev}' (1 to 15 characters, no '/' or spaces)`);
     if (devices.some((d) => d.name === dev)) throw new UsageError(`device ${dev} is given twice`);
-    devices.push({ kind: name, name: dev, ipv4: undefined });
+    devices.push({ kind: name, name: dev, ipv4: undefined, ipv6: undefined });
   }
   const addresses = (args.flags.ipv4 as string[] | undefined) ?? [];
   if (addresses.length > devices.length) {
@@ -121,6 +132,9 @@ export function parseInterfaceOptions(args: ParsedArgs): InterfaceConfig {
     if (prefixLen < 31 && (host === 0 || host === ~ipv4Mask(prefixLen) >>> 0))
       throw new UsageError(`--ipv4: ${text} is the network or broadcast address of its subnet`);
     devices[i]!.ipv4 = cidr;
+  });
+  parseIpv6Addresses(args, devices.length).forEach((cidr, i) => {
+    devices[i]!.ipv6 = cidr;
   });
   const gatewayText = args.flags.gateway as string | undefined;
   const gateway = gatewayText === undefined ? undefined : parseAddressArg(gatewayText, '--gateway');
@@ -147,7 +161,16 @@ export function parseInterfaceOptions(args: ParsedArgs): InterfaceConfig {
   )
     throw new UsageError('a capture of both TAP and TUN devices needs a .pcapng file');
   const impair = parseImpairments(args.flags.impair as string | undefined);
-  return { devices, gateway, mtu, pcap, json: args.flags.json === true, ...(impair ? { impair } : {}) };
+  const slaac = args.flags.slaac === true;
+  return {
+    devices,
+    gateway,
+    mtu,
+    pcap,
+    json: args.flags.json === true,
+    slaac,
+    ...(impair ? { impair } : {}),
+  };
 }
 
 /** Counters of one device, as printed at exit. */
@@ -202,7 +225,7 @@ export class Session {
     name: string,
     private readonly out: NodeJS.WritableStream = process.stdout,
   ) {
-    this.stack = new Stack(this.env, { name });
+    this.stack = new Stack(this.env, { name, ipv6: { slaac: config.slaac } });
     let fail: (e: Error) => void = () => {};
     this.failed = new Promise<never>((_, reject) => {
       fail = reject;
@@ -255,6 +278,8 @@ export class Session {
       config.devices.forEach((d, i) => {
         if (d.ipv4 !== undefined)
           stack.ipv4.addAddress(this.devices[i]!.iface, d.ipv4.addr, d.ipv4.prefixLen);
+        if (d.ipv6 !== undefined)
+          stack.ipv6?.addAddress(this.devices[i]!.iface, d.ipv6.addr, d.ipv6.prefixLen);
       });
       const gateway = config.gateway;
       if (gateway === undefined) return;
@@ -290,14 +315,22 @@ export class Session {
     }
   }
 
-  /** The interfaces with their addresses, for the ready event. */
-  interfaces(): Array<{ name: string; kind: string; mac?: string; mtu: number; ipv4: string[] }> {
+  /** The interfaces with their addresses (IPv6: those DAD passed), for the ready event. */
+  interfaces(): Array<{
+    name: string;
+    kind: string;
+    mac?: string;
+    mtu: number;
+    ipv4: string[];
+    ipv6: string[];
+  }> {
     return this.devices.map(({ iface }) => ({
       name: iface.name,
       kind: iface.link.kind === 'ethernet' ? 'tap' : 'tun',
       ...(iface.link.kind === 'ethernet' ? { mac: macToString(iface.mac) } : {}),
       mtu: iface.mtu,
       ipv4: this.stack.ipv4.listAddresses(iface).map((a) => `${ipv4ToString(a.addr)}/${a.prefixLen}`),
+      ipv6: usableIpv6(this.stack, iface).map(formatIpv6),
     }));
   }
 
@@ -311,13 +344,18 @@ export class Session {
   ready(extra: Record<string, unknown> = {}, extraText: string[] = []): void {
     const interfaces = this.interfaces();
     this.event('ready', { interfaces, ...extra }, () => {
-      const addresses = interfaces.flatMap((i) => i.ipv4);
+      // Link-local addresses (every TAP has one) are listed on the device's ipv6 line only.
+      const addresses = interfaces.flatMap((i) => [
+        ...i.ipv4,
+        ...i.ipv6.filter((a) => !a.startsWith('fe80:')),
+      ]);
       return [
         `ready ${addresses.length > 0 ? addresses.join(' ') : '(no addresses)'}`,
         ...interfaces.map(
           (i) =>
             `  ${i.name} ${i.kind}${i.mac !== undefined ? ` ${i.mac}` : ''} mtu ${i.mtu}` +
-            (i.ipv4.length > 0 ? ` ${i.ipv4.join(' ')}` : ''),
+            (i.ipv4.length > 0 ? ` ${i.ipv4.join(' ')}` : '') +
+            (i.ipv6.length > 0 ? `\n  ${i.name} ipv6 ${i.ipv6.join(' ')}` : ''),
         ),
         ...extraText,
       ];

@@ -1,5 +1,6 @@
 /**
- * `netstack ping`: ICMP echo from the stack, with the output of iputils ping(8):
+ * `netstack ping`: ICMP echo (IPv4, or ICMPv6 for an IPv6 HOST such as `fe80::1%tap0`) from the
+ * stack, with the output of iputils ping(8):
  *
  *   PING 10.0.0.1 (10.0.0.1) 56(84) bytes of data.
  *   64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=0.123 ms
@@ -11,25 +12,27 @@
  * Exits 0 when any reply came, 1 when none did (like ping). Without `-c` it runs until SIGINT or
  * SIGTERM and then prints the statistics.
  */
+import { ECHO_IPV4, ECHO_IPV6, type EchoAddr } from '../core/icmp-echo/echo-family.ts';
 import { Pinger, type PingSummary } from '../core/icmp-echo/pinger.ts';
-import { ipv4ToString } from '../wire/address.ts';
+import { ipv6IsLinkLocal } from '../wire/address.ts';
 import {
   ICMPV4_DEST_UNREACHABLE,
   ICMPV4_TIME_EXCEEDED,
   TIME_EXCEEDED_TTL,
   UNREACH_FRAG_NEEDED,
 } from '../wire/icmpv4.ts';
-import { type FlagSpec, parseArgs, UsageError } from './args.ts';
 import {
-  interfaceFlags,
-  parseAddressArg,
-  parseInterfaceOptions,
-  Session,
-  untilSignal,
-} from './interface-options.ts';
+  ICMPV6_DEST_UNREACHABLE,
+  ICMPV6_PACKET_TOO_BIG,
+  ICMPV6_PARAMETER_PROBLEM,
+  ICMPV6_TIME_EXCEEDED,
+} from '../wire/icmpv6.ts';
+import { type FlagSpec, parseArgs, UsageError } from './args.ts';
+import { interfaceFlags, parseInterfaceOptions, Session, untilSignal } from './interface-options.ts';
+import { ipv6Settled, parseHostArg, zoneInterface } from './ipv6-options.ts';
 
-/** 65535 minus the IPv4 (20) and ICMP echo (8) headers. */
-const MAX_PING_SIZE = 65_507;
+/** 65535 minus the IPv4 (20) and ICMP echo (8) headers (65527 over IPv6). */
+const MAX_PING_SIZE = ECHO_IPV4.maxData;
 
 export const pingFlags: Record<string, FlagSpec> = {
   count: {
@@ -42,7 +45,7 @@ export const pingFlags: Record<string, FlagSpec> = {
   size: {
     type: 'number',
     short: 's',
-    help: `data bytes per request, 0 to ${MAX_PING_SIZE} (default 56)`,
+    help: `data bytes per request, 0 to ${MAX_PING_SIZE} (${ECHO_IPV6.maxData} over IPv6; default 56)`,
     value: 'SIZE',
   },
   timeout: {
@@ -64,7 +67,9 @@ export const pingFlags: Record<string, FlagSpec> = {
 
 export interface PingPlan {
   host: string;
-  dst: number;
+  /** An IPv4 address, or an IPv6 address (with `zone`, the device of a link-local one). */
+  dst: EchoAddr;
+  zone?: string;
   count: number | undefined;
   interval: number;
   size: number;
@@ -76,7 +81,7 @@ export interface PingPlan {
 
 /** Checks ping's own flags and its HOST. */
 export function parsePingPlan(flags: Record<string, unknown>, positionals: string[]): PingPlan {
-  if (positionals.length === 0) throw new UsageError('needs a HOST (an IPv4 address)');
+  if (positionals.length === 0) throw new UsageError('needs a HOST (an IPv4 or IPv6 address)');
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
   const host = positionals[0]!;
   const num = (name: string, fallback: number | undefined, ok: (v: number) => boolean, rule: string) => {
@@ -85,12 +90,15 @@ export function parsePingPlan(flags: Record<string, unknown>, positionals: strin
     return v ?? fallback;
   };
   const int = (min: number, max: number) => (v: number) => Number.isInteger(v) && v >= min && v <= max;
+  const dst = parseHostArg(host, 'HOST');
+  const maxSize = dst.family === 4 ? ECHO_IPV4.maxData : ECHO_IPV6.maxData;
   return {
     host,
-    dst: parseAddressArg(host, 'HOST'),
+    dst: dst.addr,
+    ...(dst.zone !== undefined ? { zone: dst.zone } : {}),
     count: num('count', undefined, int(1, 1_000_000_000), 'an integer from 1'),
     interval: num('interval', 1, (v) => v > 0 && v <= 3600, 'between 0 and 3600 seconds (not 0)')! * 1000,
-    size: num('size', 56, int(0, MAX_PING_SIZE), `an integer from 0 to ${MAX_PING_SIZE}`)!,
+    size: num('size', 56, int(0, maxSize), `an integer from 0 to ${maxSize}`)!,
     timeout: num('timeout', 10, (v) => v > 0 && v <= 3600, 'between 0 and 3600 seconds (not 0)')! * 1000,
     ttl: num('ttl', undefined, int(1, 255), 'an integer from 1 to 255'),
     quiet: flags.quiet === true,
@@ -130,6 +138,27 @@ export function formatStatistics(host: string, s: PingSummary): string[] {
   return lines;
 }
 
+/** What ping(8) prints for an ICMPv6 error (RFC 4443 types and codes). */
+export function describeIcmpv6Error(type: number, code: number, mtu: number): string {
+  if (type === ICMPV6_DEST_UNREACHABLE) {
+    const what = [
+      'No route',
+      'Administratively prohibited',
+      'Beyond scope',
+      'Address unreachable',
+      'Port unreachable',
+      'Source address failed ingress/egress policy',
+      'Reject route to destination',
+    ][code];
+    return `Destination unreachable: ${what ?? `Unknown code ${code}`}`;
+  }
+  if (type === ICMPV6_PACKET_TOO_BIG) return `Packet too big: mtu=${mtu}`;
+  if (type === ICMPV6_TIME_EXCEEDED)
+    return code === 0 ? 'Time exceeded: Hop limit' : 'Time exceeded: Defragmentation failure';
+  if (type === ICMPV6_PARAMETER_PROBLEM) return `Parameter problem: code ${code}`;
+  return `Bad ICMP type: ${type}`;
+}
+
 /** What ping(8) prints for an ICMP error (RFC 792 types and codes). */
 export function describeIcmpError(type: number, code: number): string {
   if (type === ICMPV4_DEST_UNREACHABLE) {
@@ -149,12 +178,30 @@ export async function runPing(argv: string[]): Promise<number> {
   const config = parseInterfaceOptions(args);
   const session = new Session(config, 'netstack-ping');
   try {
-    const dst = ipv4ToString(plan.dst);
-    session.event(
-      'ping',
-      { host: plan.host, dst, size: plan.size },
-      () => `PING ${plan.host} (${dst}) ${plan.size}(${plan.size + 28}) bytes of data.`,
+    const family = typeof plan.dst === 'number' ? ECHO_IPV4 : ECHO_IPV6;
+    const iface = plan.zone !== undefined ? zoneInterface(session.stack, plan.zone) : undefined;
+    // A link-local address is shown with its zone, as ping(8) shows it.
+    const format = (a: EchoAddr) => {
+      const text = family.format(a as never);
+      return typeof a !== 'number' && ipv6IsLinkLocal(a) && plan.zone !== undefined
+        ? `${text}%${plan.zone}`
+        : text;
+    };
+    const dst = format(plan.dst);
+    session.event('ping', { host: plan.host, dst, size: plan.size }, () =>
+      family === ECHO_IPV4
+        ? `PING ${plan.host} (${dst}) ${plan.size}(${plan.size + 28}) bytes of data.`
+        : `PING ${plan.host} (${dst}) ${plan.size} data bytes`,
     );
+    // IPv6 requests need a source address that passed duplicate address detection.
+    if (family === ECHO_IPV6)
+      await Promise.race([
+        ipv6Settled(
+          session.stack,
+          session.devices.map((d) => d.iface),
+        ),
+        session.failed,
+      ]);
     let finish: (summary: PingSummary) => void = () => {};
     const finished = new Promise<PingSummary>((resolve) => {
       finish = resolve;
@@ -165,12 +212,13 @@ export async function runPing(argv: string[]): Promise<number> {
       size: plan.size,
       timeout: plan.timeout,
       ...(plan.ttl !== undefined ? { ttl: plan.ttl } : {}),
+      ...(iface !== undefined ? { iface } : {}),
     });
     const report = (event: string, fields: Record<string, unknown>, line: string) => {
       if (!plan.quiet) session.event(event, fields, () => line);
     };
     pinger.onReply = (r) => {
-      const from = ipv4ToString(r.from);
+      const from = format(r.from);
       report(
         'reply',
         { ...r, from },
@@ -182,8 +230,9 @@ export async function runPing(argv: string[]): Promise<number> {
       if (plan.outstanding) report('timeout', { seq }, `no answer yet for icmp_seq=${seq}`);
     };
     pinger.onError = (e) => {
-      const from = ipv4ToString(e.reporter);
-      const what = describeIcmpError(e.type, e.code);
+      const from = format(e.reporter);
+      const what =
+        family === ECHO_IPV4 ? describeIcmpError(e.type, e.code) : describeIcmpv6Error(e.type, e.code, e.mtu);
       report(
         'icmp-error',
         { seq: e.seq, from, type: e.type, code: e.code, message: what },

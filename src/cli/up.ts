@@ -1,11 +1,13 @@
 /**
  * `netstack up`: puts the stack on one or more TAP/TUN devices of this network namespace, answers
- * ARP and ping, optionally runs small services and forwards between its interfaces, until SIGINT
- * or SIGTERM; then prints the counters and exits 0.
+ * ARP, NDP and ping (IPv4 and IPv6), optionally runs small services, forwards between its
+ * interfaces and advertises IPv6 prefixes, until SIGINT or SIGTERM; then prints the counters and
+ * exits 0.
  */
 import { type FlagSpec, parseArgs, UsageError } from './args.ts';
 import { dhcpFlags, parseDhcpOptions, startDhcp } from './dhcp.ts';
 import { interfaceFlags, parseInterfaceOptions, Session, untilSignal } from './interface-options.ts';
+import { ipv6UpFlags, parseIpv6RouterPlan, startIpv6 } from './ipv6-options.ts';
 import { describeServices, SERVICES, startServices } from './services.ts';
 
 export const upFlags: Record<string, FlagSpec> = {
@@ -15,7 +17,11 @@ export const upFlags: Record<string, FlagSpec> = {
     help: `comma-separated services to run: ${describeServices()}`,
     value: 'LIST',
   },
-  forward: { type: 'boolean', help: 'forward IPv4 between the interfaces (a router, RFC 1812)' },
+  forward: {
+    type: 'boolean',
+    help: 'forward IPv4 and IPv6 between the interfaces (a router, RFC 1812, RFC 8200)',
+  },
+  ...ipv6UpFlags,
   ...dhcpFlags,
 };
 
@@ -26,6 +32,10 @@ export async function runUp(argv: string[]): Promise<number> {
   if (config.devices.length === 0) throw new UsageError('needs a device: --tap NAME or --tun NAME');
   const serve = parseServiceList(args.flags.serve as string | undefined);
   const dhcpPlan = parseDhcpOptions(args, config);
+  const ipv6Plan = parseIpv6RouterPlan(
+    args,
+    config.devices.map((d) => d.ipv6),
+  );
 
   const session = new Session(config, 'netstack-up');
   try {
@@ -35,20 +45,27 @@ export async function runUp(argv: string[]): Promise<number> {
     const described = services.map((s) => `${s.name} ${s.transport}/${s.port}`);
     // Handlers first: a signal sent as soon as `ready` is read must find them installed.
     const signalled = untilSignal();
+    const ifaces = session.devices.map((d) => d.iface);
+    const forward = args.flags.forward === true;
+    const ipv6 = await Promise.race([startIpv6(session.stack, ifaces, ipv6Plan, forward), session.failed]);
     session.ready(
       {
         services: services.map(({ name, transport, port }) => ({ name, transport, port })),
         forwarding: session.stack.ipv4.forwarding,
         ...(dhcpPlan.clients.length > 0 || dhcpPlan.server !== undefined ? { dhcp: dhcp.info() } : {}),
+        ...ipv6.info,
       },
       [
         ...(described.length > 0 ? [`  serving ${described.join(', ')}`] : []),
         ...(session.stack.ipv4.forwarding ? ['  forwarding IPv4 between the interfaces'] : []),
+        ...ipv6.text,
       ],
     );
+    ipv6.watch((name, fields, text) => session.event(name, fields, text));
     const signal = await Promise.race([signalled, session.failed]);
     session.event('stopping', { signal }, () => `stopping (${signal})`);
     dhcp.stop();
+    ipv6.stop();
     for (const s of services) s.close();
     session.closeAndReport();
     return 0;

@@ -84,7 +84,7 @@ describe('wrong flags and impossible configurations', () => {
     [['up'], /^netstack up: needs a device: --tap NAME or --tun NAME$/m],
     [['up', '--tap'], /^netstack up: option --tap needs a value$/m],
     [['up', '--tap', 'tap0', '--ipv4', '10.0.0.300/24'], /--ipv4: expected ADDR\/LEN/],
-    [['ping', 'example.org'], /HOST: not an IPv4 address: example\.org/],
+    [['ping', 'example.org'], /HOST: not an IPv4 or IPv6 address: example\.org/],
     [['nc', '10.0.0.1'], /^netstack nc: needs HOST PORT \(or -l PORT\)$/m],
     [['fetch', 'https://10.0.0.1/'], /^netstack fetch: https is not supported/m],
   ];
