@@ -353,7 +353,7 @@ function processAck(tcb: Tcb, seg: Segment, len: number): boolean {
     if (data > 0) tcb.events?.writable();
   }
   // RFC 9293 3.10.7.4: update the send window from the most recent segment.
-  if (updatesSendWindow(tcb.sndWl1, tcb.sndWl2, seg.seq, ack)) {
+  if (updatesSendWindow(tcb.sndWl1, tcb.sndWl2, seg.seq, ack, tcb.sndUna)) {
     const opened = tcb.sndWnd === 0 && scaledWindow > 0;
     tcb.sndWnd = scaledWindow;
     tcb.maxSndWnd = Math.max(tcb.maxSndWnd, scaledWindow);

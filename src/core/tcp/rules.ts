@@ -44,10 +44,12 @@ export function updatesTsRecent(seq: Seq, tsVal: number, tsRecent: number, lastA
 }
 
 /**
- * RFC 9293 3.10.7.4 (fifth, ESTABLISHED): the send window is taken from a segment when it is not
- * older than the one that last set it: SND.WL1 < SEG.SEQ, or SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK.
+ * RFC 9293 3.10.7.4 (fifth, ESTABLISHED): "If SND.UNA =< SEG.ACK =< SND.NXT, the send window
+ * should be updated" from a segment not older than the one that last set it: SND.WL1 < SEG.SEQ,
+ * or SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK. (SEG.ACK > SND.NXT never gets this far.)
  */
-export function updatesSendWindow(wl1: Seq, wl2: Seq, seq: Seq, ack: Seq): boolean {
+export function updatesSendWindow(wl1: Seq, wl2: Seq, seq: Seq, ack: Seq, sndUna: Seq): boolean {
+  if (seqLt(ack, sndUna)) return false;
   return seqLt(wl1, seq) || (wl1 === seq && seqLe(wl2, ack));
 }
 

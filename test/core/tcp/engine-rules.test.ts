@@ -88,12 +88,17 @@ describe('timestamps (RFC 7323 4.3, 5.3)', () => {
 
 describe('send window update (RFC 9293 3.10.7.4, SND.WL1/WL2)', () => {
   test('newer segment, or same segment with a newer ACK; never an older one', () => {
-    assert.equal(updatesSendWindow(100, 500, 101, 400), true, 'SND.WL1 < SEG.SEQ');
-    assert.equal(updatesSendWindow(100, 500, 100, 500), true, 'same SEQ, same ACK (a window update)');
-    assert.equal(updatesSendWindow(100, 500, 100, 600), true);
-    assert.equal(updatesSendWindow(100, 500, 100, 499), false, 'reordered older ACK');
-    assert.equal(updatesSendWindow(100, 500, 99, 900), false, 'older segment');
-    assert.equal(updatesSendWindow(0xffff_ffff, 0, 0, 0), true, 'across the wrap');
+    assert.equal(updatesSendWindow(100, 400, 101, 400, 400), true, 'SND.WL1 < SEG.SEQ');
+    assert.equal(updatesSendWindow(100, 500, 100, 500, 500), true, 'same SEQ, same ACK (a window update)');
+    assert.equal(updatesSendWindow(100, 500, 100, 600, 600), true);
+    assert.equal(updatesSendWindow(100, 500, 100, 499, 500), false, 'reordered older ACK');
+    assert.equal(updatesSendWindow(100, 500, 99, 900, 900), false, 'older segment');
+    assert.equal(updatesSendWindow(0xffff_ffff, 0, 0, 0, 0), true, 'across the wrap');
+  });
+
+  test('only when SND.UNA =< SEG.ACK: a newer segment carrying an ACK below SND.UNA leaves the window', () => {
+    assert.equal(updatesSendWindow(100, 500, 200, 450, 500), false);
+    assert.equal(updatesSendWindow(100, 500, 200, 500, 500), true);
   });
 });
 
