@@ -20,7 +20,7 @@ import type { Stack } from '../core/stack.ts';
 import type { UdpSocket } from '../core/udp/udp-socket.ts';
 import { type Ipv4Addr, ipv4ToString, parseIpv4 } from '../wire/address.ts';
 import { Deferred } from './deferred.ts';
-import { codeOf, invalidArgType, nodeError, systemError } from './errors.ts';
+import { codeOf, invalidArgType, nodeError, nodeSystemError, systemError } from './errors.ts';
 
 export type SocketType = 'udp4' | 'udp6';
 
@@ -516,19 +516,14 @@ export class Socket extends EventEmitter {
       throw nodeError(TypeError, 'ERR_SOCKET_BAD_BUFFER_SIZE', 'Buffer size must be a positive integer');
     }
     const handle = this.healthCheck();
-    const syscall = `uv_${which}_buffer_size`;
-    const fail = (code: 'EBADF' | 'EINVAL') => {
-      const text = code === 'EBADF' ? 'bad file descriptor' : 'invalid argument';
-      const e = nodeError(
-        Error,
+    const fail = (code: 'EBADF' | 'EINVAL') =>
+      nodeSystemError(
         'ERR_SOCKET_BUFFER_SIZE',
-        `Could not get or set buffer size: ${syscall} returned ${code} (${text})`,
-      ) as Error & { code: string; errno: number; syscall: string };
-      e.name = 'SystemError';
-      e.errno = systemError(code, syscall).errno;
-      e.syscall = syscall;
-      return e;
-    };
+        'Could not get or set buffer size',
+        code,
+        code === 'EBADF' ? 'bad file descriptor' : 'invalid argument',
+        `uv_${which}_buffer_size`,
+      );
     if (handle.localPort === 0) throw fail('EBADF');
     if (size === undefined) return which === 'recv' ? handle.recvBufferSize : handle.sendBufferSize;
     // Linux doubles the value asked for, to leave room for its bookkeeping (socket(7)).

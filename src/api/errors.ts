@@ -114,8 +114,56 @@ type ErrorClass = ErrorConstructor | TypeErrorConstructor | RangeErrorConstructo
 export function nodeError(Base: ErrorClass, code: string, message: string): Error & { code: string } {
   const e = new Base(message) as Error & { code: string };
   Object.defineProperty(e, 'code', { value: code, enumerable: true, writable: true, configurable: true });
-  // Node prints `${name} [${code}]: ${message}` (its NodeError sets the name while capturing the stack).
+  // Node prints `${name} [${code}]: ${message}`, in the stack and from toString.
   e.stack = `${Base.name} [${code}]: ${message}${e.stack?.slice(e.stack.indexOf('\n')) ?? ''}`;
+  Object.defineProperty(e, 'toString', {
+    value(this: Error) {
+      return `${this.name} [${code}]: ${this.message}`;
+    },
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
+  return e;
+}
+
+/** Node's class for `SystemError`s such as ERR_SOCKET_BUFFER_SIZE (its constructor is named NodeError). */
+class NodeError extends Error {
+  declare code: string;
+  declare info: { errno: number; code: string; message: string; syscall: string };
+  declare errno: number;
+  declare syscall: string;
+}
+Object.defineProperty(NodeError.prototype, 'name', {
+  value: 'SystemError',
+  writable: true,
+  configurable: true,
+});
+
+/**
+ * A Node `SystemError` (`key` such as ERR_SOCKET_BUFFER_SIZE) wrapping the libuv error `code` of
+ * `syscall`: message `<prefix>: <syscall> returned <code> (<description>)`.
+ */
+export function nodeSystemError(
+  key: string,
+  prefix: string,
+  code: string,
+  description: string,
+  syscall: string,
+): Error & { code: string } {
+  const e = new NodeError(`${prefix}: ${syscall} returned ${code} (${description})`);
+  const errno = uvErrno(code);
+  e.code = key;
+  e.info = { errno, code, message: description, syscall };
+  e.errno = errno;
+  e.syscall = syscall;
+  e.stack = `SystemError [${key}]: ${e.message}${e.stack?.slice(e.stack.indexOf('\n')) ?? ''}`;
+  Object.defineProperty(e, 'toString', {
+    value: () => `SystemError [${key}]: ${e.message}`,
+    enumerable: false,
+    writable: true,
+    configurable: true,
+  });
   return e;
 }
 
