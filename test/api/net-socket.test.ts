@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import { describe, test } from 'node:test';
+import type { SystemError } from '../../src/api/errors.ts';
 import { inWorld, type NetWorld, nodeWorld, realtimeWorld, simWorld } from '../helpers/net-stacks.ts';
 
 const WORLDS = [nodeWorld, () => simWorld(), () => realtimeWorld()];
@@ -55,7 +56,7 @@ for (const make of WORLDS) {
         assert.equal(c.remotePort, port);
         assert.equal(c.remoteFamily, 'IPv4');
         assert.equal(c.localAddress, a.address);
-        assert.equal(c.address().family, 'IPv4');
+        assert.equal((c.address() as AddressInfo).family, 'IPv4');
         assert.ok(c.localPort! > 0);
         const data = randomBytes(3 * 1024 * 1024);
         const chunks = collect(c);
@@ -77,7 +78,7 @@ for (const make of WORLDS) {
       inWorld(make, async (w) => {
         const port = await closedPort(w, w.b.address);
         const c = w.a.net.connect(port, w.b.address);
-        const [e] = (await once(c, 'error').catch((x) => [x])) as [NodeJS.ErrnoException & { port: number }];
+        const [e] = (await once(c, 'error').catch((x) => [x])) as [SystemError];
         assert.equal(e.code, 'ECONNREFUSED');
         assert.equal(e.errno, -111);
         assert.equal(e.syscall, 'connect');
@@ -108,7 +109,9 @@ for (const make of WORLDS) {
         c.on('error', () => {
           emitted = true;
         });
-        const error = await new Promise<Error & { code?: string }>((resolve) => c.write('late', resolve));
+        const error = await new Promise<Error & { code?: string }>((resolve) =>
+          c.write('late', resolve as (e?: Error | null) => void),
+        );
         assert.equal(error.message, 'This socket has been ended by the other party');
         assert.equal(emitted, false, 'a destroyed socket emits no error');
         assert.equal(error.code, 'EPIPE');
@@ -151,7 +154,9 @@ for (const make of WORLDS) {
         const c = a.net.connect(port, b.address);
         await once(c, 'connect');
         c.end();
-        const cbError = new Promise<Error & { code?: string }>((resolve) => c.write('x', resolve));
+        const cbError = new Promise<Error & { code?: string }>((resolve) =>
+          c.write('x', resolve as (e?: Error | null) => void),
+        );
         const [e] = (await once(c, 'error').catch((x) => [x])) as [Error & { code?: string }];
         assert.equal(e.code, 'ERR_STREAM_WRITE_AFTER_END');
         assert.equal((await cbError).code, 'ERR_STREAM_WRITE_AFTER_END');
@@ -218,14 +223,16 @@ for (const make of WORLDS) {
     test('a local address that is not ours is EADDRNOTAVAIL from bind', () =>
       inWorld(make, async ({ a, b }) => {
         const c = a.net.connect({ port: 9, host: b.address, localAddress: '10.99.99.99' });
-        const [e] = (await once(c, 'error').catch((x) => [x])) as [NodeJS.ErrnoException];
+        const [e] = (await once(c, 'error').catch((x) => [x])) as [SystemError];
         assert.equal(e.code, 'EADDRNOTAVAIL');
         assert.equal(e.syscall, 'bind');
         assert.equal(e.address, '10.99.99.99');
         assert.throws(() => a.net.connect({ port: 9, host: b.address, localAddress: 'nope' }), {
           code: 'ERR_INVALID_IP_ADDRESS',
         });
-        assert.throws(() => a.net.connect({ host: b.address }), { code: 'ERR_MISSING_ARGS' });
+        assert.throws(() => a.net.connect({ host: b.address } as unknown as { port: number }), {
+          code: 'ERR_MISSING_ARGS',
+        });
         assert.throws(() => a.net.connect({ port: -1 }), { code: 'ERR_SOCKET_BAD_PORT' });
       }));
 
@@ -268,7 +275,7 @@ for (const make of WORLDS) {
         const server = b.net.createServer((s) => s.resume());
         server.maxConnections = 1;
         const drops: Array<{ remotePort: number }> = [];
-        server.on('drop', (d) => drops.push(d));
+        server.on('drop', (d) => drops.push(d as { remotePort: number }));
         const port = await listening(server, b.address);
         const first = a.net.connect(port, b.address);
         await once(server, 'connection');
@@ -310,7 +317,7 @@ for (const make of WORLDS) {
         c.on('lookup', (...args) => lookups.push(args));
         c.on('connectionAttempt', (...args) => attempts.push(args));
         c.on('connectionAttemptFailed', (_ip, _port, _family, e) =>
-          failed.push((e as { code: string }).code),
+          failed.push((e as unknown as { code: string }).code),
         );
         const chunks = collect(c);
         await once(c, 'end');
