@@ -26,7 +26,7 @@ export interface LookupAddress {
 }
 
 export interface LookupOptions {
-  family?: number | 'IPv4' | 'IPv6';
+  family?: number;
   all?: boolean;
   /** 'verbatim' (default, as Node 17+): the resolver's order, IPv4 then IPv6 answers. */
   order?: 'ipv4first' | 'ipv6first' | 'verbatim';
@@ -191,7 +191,11 @@ export class DnsResolverApi {
       if (p === undefined) throw nodeError(TypeError, 'ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${s}`);
       return p;
     });
-    this.resolver.configure({ servers: parsed });
+    // Node drops repeated servers (10.0.0.53 and 10.0.0.53:53 are one).
+    const unique = parsed.filter(
+      (p, i) => parsed.findIndex((q) => formatNameServer(q) === formatNameServer(p)) === i,
+    );
+    this.resolver.configure({ servers: unique });
   }
 
   getServers(): string[] {
@@ -249,7 +253,7 @@ export class DnsPromises extends DnsResolverApi {
     }
     const o: LookupOptions = typeof options === 'number' ? { family: options } : (options ?? {});
     if (typeof o !== 'object') throw invalidArgType('options', 'of type object', options);
-    const family = o.family === 'IPv4' ? 4 : o.family === 'IPv6' ? 6 : (o.family ?? 0);
+    const family = o.family ?? 0;
     if (family !== 0 && family !== 4 && family !== 6)
       throw invalidArgValue('options.family', o.family, 'must be one of: 0, 4, 6');
     const order = o.order ?? (o.verbatim === false ? 'ipv4first' : 'verbatim');

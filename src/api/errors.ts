@@ -98,10 +98,13 @@ export function systemError(code: string, syscall: string, address?: string, por
   return e;
 }
 
-/** An error of `dns.promises`: for queries `errno` is undefined, for getaddrinfo libuv's EAI number. */
+/**
+ * An error of `dns.promises`: `errno` is libuv's EAI number for getaddrinfo, the negative errno
+ * for a system error (EINVAL), undefined for the c-ares codes (ENOTFOUND, ETIMEOUT...).
+ */
 export function dnsError(code: string, syscall: string, hostname: string): DnsError {
   const e = new Error(`${syscall} ${code} ${hostname}`) as DnsError;
-  e.errno = syscall === 'getaddrinfo' ? UV_EAI_ERRNO[code] : undefined;
+  e.errno = syscall === 'getaddrinfo' ? UV_EAI_ERRNO[code] : code in LINUX_ERRNO ? uvErrno(code) : undefined;
   e.code = code;
   e.syscall = syscall;
   e.hostname = hostname;
