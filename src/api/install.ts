@@ -11,6 +11,7 @@ import { Stack } from '../core/stack.ts';
 import { DgramModule } from './dgram.ts';
 import { DnsPromises, getaddrinfoError } from './dns.ts';
 import { NetModule } from './net/index.ts';
+import { Posix } from './posix/posix.ts';
 
 declare module '../core/stack.ts' {
   interface Stack {
@@ -20,6 +21,8 @@ declare module '../core/stack.ts' {
     readonly dns: DnsPromises;
     /** Node's `net` module on this stack (TCP). */
     readonly net: NetModule;
+    /** The POSIX socket API on this stack (docs/posix.md). */
+    readonly posix: Posix;
   }
 }
 
@@ -45,6 +48,7 @@ function lazy<T>(name: string, make: (stack: Stack) => T): void {
 
 lazy('dns', (stack) => new DnsPromises(stack));
 lazy('net', (stack) => new NetModule(stack));
+lazy('posix', (stack) => new Posix(stack));
 lazy(
   'dgram',
   (stack) =>

@@ -4,8 +4,9 @@
  * remembers them so getsockopt can report them and, for TCP, so they exist before there is a
  * connection), the pending error (SO_ERROR), and the shutdown flags.
  */
-import type { Ipv4Addr } from '../../wire/address.ts';
+
 import type { Stack } from '../../core/stack.ts';
+import type { Ipv4Addr } from '../../wire/address.ts';
 import { AF_INET } from './constants.ts';
 import type { InetAddr, SockAddr } from './sockaddr.ts';
 import { fail } from './socket-error.ts';

@@ -6,6 +6,7 @@
  * Linux checks it (EINVAL), the option must mean something for the socket's transport
  * (ENOPROTOOPT otherwise, see docs/posix.md), and read-only options refuse to be set (ENOPROTOOPT).
  */
+import type { NetworkInterface } from '../../core/device/interface.ts';
 import { isCongestionControlName } from '../../core/tcp/congestion/controller.ts';
 import type { TcpInfo } from '../../core/tcp/tcp-info.ts';
 import { ipv4IsMulticast, ipv4ToString, parseIpv4 } from '../../wire/address.ts';
@@ -55,7 +56,8 @@ function bad(what: string): never {
 
 function int(value: unknown, min: number, max: number, what: string): number {
   const n = typeof value === 'boolean' ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) bad(`bad ${what} ${String(value)}`);
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
+    bad(`bad ${what} ${String(value)}`);
   return n;
 }
 
@@ -89,7 +91,14 @@ function flag(level: number, name: number, key: KeyOf<boolean>, kinds: Kinds): v
 }
 
 /** An integer option kept in `key`, within min..max. */
-function integer(level: number, name: number, key: KeyOf<number>, kinds: Kinds, min: number, max: number): void {
+function integer(
+  level: number,
+  name: number,
+  key: KeyOf<number>,
+  kinds: Kinds,
+  min: number,
+  max: number,
+): void {
   define(level, name, {
     kinds,
     get: (ep) => ep.opts[key],
@@ -108,7 +117,10 @@ define(C.SOL_SOCKET, C.SO_LINGER, {
   set: (ep, v) => {
     const l = v as Partial<LingerValue> | null;
     if (l === null || typeof l !== 'object') bad('SO_LINGER takes { onoff, linger }');
-    store(ep, 'linger', { onoff: bool(l.onoff, 'l_onoff'), linger: int(l.linger, 0, 0x7fffffff, 'l_linger') });
+    store(ep, 'linger', {
+      onoff: bool(l.onoff, 'l_onoff'),
+      linger: int(l.linger, 0, 0x7fffffff, 'l_linger'),
+    });
   },
 });
 for (const [name, key] of [
@@ -193,7 +205,7 @@ function membership(ep: Endpoint, v: unknown, join: boolean): void {
   const group = address(m.multiaddr, 'imr_multiaddr');
   if (!ipv4IsMulticast(group)) bad(`${m.multiaddr} is not a multicast group`);
   const stack = ep.stack;
-  let iface;
+  let iface: NetworkInterface | undefined;
   if (m.ifindex !== undefined && m.ifindex !== 0) {
     iface = stack.getInterface(int(m.ifindex, 1, 0x7fffffff, 'imr_ifindex')) ?? fail('ENODEV', 'setsockopt');
   } else if (m.interface !== undefined) {
@@ -222,6 +234,7 @@ function lookup(ep: Endpoint, level: number, name: number, call: string): Option
   // IPPROTO_IPV6 options too: an AF_INET socket has none (as Linux's ip_setsockopt answers).
   if (def === undefined) return fail('ENOPROTOOPT', call, `no option ${name} at level ${level}`);
   const kind = ep instanceof TcpEndpoint ? 'tcp' : 'udp';
-  if (def.kinds !== 'any' && def.kinds !== kind) fail('ENOPROTOOPT', call, `not an option of ${kind} sockets`);
+  if (def.kinds !== 'any' && def.kinds !== kind)
+    fail('ENOPROTOOPT', call, `not an option of ${kind} sockets`);
   return def;
 }

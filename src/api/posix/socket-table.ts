@@ -27,18 +27,17 @@ export class SocketTable<S> {
     return this.open;
   }
 
-  /** Whether `alloc` would succeed. */
-  get hasRoom(): boolean {
-    return this.lowestFree < this.limit;
+  /** EMFILE unless a descriptor is free (checked before making what it will hold). */
+  checkRoom(call: string): void {
+    if (this.lowestFree < this.limit) return;
+    this.refused++;
+    fail('EMFILE', call, `all ${this.limit} descriptors are open`);
   }
 
   /** The lowest free descriptor, now holding `s`. EMFILE at the limit. */
   alloc(s: S, call: string): number {
+    this.checkRoom(call);
     const fd = this.lowestFree;
-    if (fd >= this.limit) {
-      this.refused++;
-      fail('EMFILE', call, `${this.limit} descriptors`);
-    }
     this.slots[fd] = s;
     this.open++;
     let next = fd + 1;

@@ -5,8 +5,9 @@
  * port clash when their addresses overlap (equal, or either is the wildcard), unless both set
  * SO_REUSEPORT, or both set SO_REUSEADDR and the one already there is not listening.
  */
-import type { Ipv4Addr } from '../../wire/address.ts';
+
 import type { EphemeralPorts } from '../../core/udp/ephemeral-ports.ts';
+import type { Ipv4Addr } from '../../wire/address.ts';
 
 export interface TcpBinding {
   readonly localAddr: Ipv4Addr;
@@ -20,7 +21,13 @@ export class TcpBindTable {
   private readonly byPort = new Map<number, Set<TcpBinding>>();
 
   /** Whether binding `port` on `addr` with these options clashes with a socket there. */
-  conflicts(addr: Ipv4Addr, port: number, reuseAddr: boolean, reusePort: boolean, self?: TcpBinding): boolean {
+  conflicts(
+    addr: Ipv4Addr,
+    port: number,
+    reuseAddr: boolean,
+    reusePort: boolean,
+    self?: TcpBinding,
+  ): boolean {
     for (const b of this.byPort.get(port) ?? []) {
       if (b === self) continue;
       if (b.localAddr !== 0 && addr !== 0 && b.localAddr !== addr) continue;
@@ -32,7 +39,12 @@ export class TcpBindTable {
   }
 
   /** A free port for `addr` from the ephemeral range (RFC 6056 3.3.1), or undefined. */
-  ephemeral(ports: EphemeralPorts, addr: Ipv4Addr, reuseAddr: boolean, reusePort: boolean): number | undefined {
+  ephemeral(
+    ports: EphemeralPorts,
+    addr: Ipv4Addr,
+    reuseAddr: boolean,
+    reusePort: boolean,
+  ): number | undefined {
     return ports.random((p) => !this.conflicts(addr, p, reuseAddr, reusePort));
   }
 

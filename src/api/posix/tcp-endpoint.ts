@@ -124,7 +124,8 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
       ...(o.congestion !== undefined ? { congestionControl: o.congestion } : {}),
     });
     this.adopt(conn);
-    for (const key of CONNECTION_OPTIONS) if (key !== 'noDelay' && key !== 'congestion') this.applyOption(key);
+    for (const key of CONNECTION_OPTIONS)
+      if (key !== 'noDelay' && key !== 'congestion') this.applyOption(key);
     this.connecting = true;
     fail('EINPROGRESS', 'connect', 'connection in progress');
   }
@@ -158,7 +159,13 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
     if (this.listener !== undefined) return;
     if (this.localPort === 0) this.claim(0, 0, 'listen');
     else if (
-      this.ctx.tcpBindings.conflicts(this.localAddr, this.localPort, this.opts.reuseAddr, this.opts.reusePort, this)
+      this.ctx.tcpBindings.conflicts(
+        this.localAddr,
+        this.localPort,
+        this.opts.reuseAddr,
+        this.opts.reusePort,
+        this,
+      )
     ) {
       // Sockets sharing a port through SO_REUSEADDR: one of them may listen (as Linux).
       fail('EADDRINUSE', 'listen', `port ${this.localPort} is in use`);
@@ -179,8 +186,10 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
     if (conn === undefined) fail('ENOTCONN', 'send', 'socket is not connected');
     if (to !== undefined) fail('EISCONN', 'sendto', 'stream socket: no address');
     this.throwPending('send');
-    if (this.shutWr || this.finished || conn.state === 'CLOSED') fail('EPIPE', 'send', 'cannot send any more');
-    if (conn.state === 'SYN-SENT' || conn.state === 'SYN-RECEIVED') fail('EAGAIN', 'send', 'not connected yet');
+    if (this.shutWr || this.finished || conn.state === 'CLOSED')
+      fail('EPIPE', 'send', 'cannot send any more');
+    if (conn.state === 'SYN-SENT' || conn.state === 'SYN-RECEIVED')
+      fail('EAGAIN', 'send', 'not connected yet');
     if (data.length === 0) return 0;
     const room = conn.writableLength;
     if (room === 0) {
@@ -202,7 +211,8 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
     const data = max === 0 ? NO_DATA : this.take(conn, max, peek);
     if (data !== undefined) return { data, from: undefined, flags: 0 };
     this.throwPending('recv');
-    if (this.shutRd || this.finished || conn.readableEnded) return { data: NO_DATA, from: undefined, flags: 0 };
+    if (this.shutRd || this.finished || conn.readableEnded)
+      return { data: NO_DATA, from: undefined, flags: 0 };
     return fail('EAGAIN', 'recv', 'no data');
   }
 
@@ -314,28 +324,30 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
     const o = this.opts;
     switch (key) {
       case 'noDelay':
-        return conn.setNoDelay(o.noDelay);
+        conn.setNoDelay(o.noDelay);
+        break;
       case 'keepAlive':
       case 'keepIdle':
       case 'keepIntvl':
       case 'keepCnt':
-        return conn.setKeepAlive(o.keepAlive, o.keepIdle * 1000, o.keepIntvl * 1000, o.keepCnt);
+        conn.setKeepAlive(o.keepAlive, o.keepIdle * 1000, o.keepIntvl * 1000, o.keepCnt);
+        break;
       case 'userTimeout':
-        return conn.setUserTimeout(o.userTimeout);
+        conn.setUserTimeout(o.userTimeout);
+        break;
       case 'linger':
-        return conn.setLinger(o.linger.onoff ? o.linger.linger : undefined);
+        conn.setLinger(o.linger.onoff ? o.linger.linger : undefined);
+        break;
       case 'congestion':
         if (o.congestion !== undefined) conn.setCongestionControl(o.congestion);
-        return;
+        break;
       case 'rcvbuf':
         if (o.rcvbuf !== undefined) conn.setReceiveBufferSize(o.rcvbuf);
-        return;
+        break;
       case 'sndbuf':
         if (o.sndbuf !== undefined) conn.setSendBufferSize(o.sndbuf);
-        return;
-      default:
-        // SO_REUSEADDR, SO_REUSEPORT: read by bind; SO_BROADCAST: kept, no meaning for TCP.
-        return;
+        break;
+      // SO_REUSEADDR, SO_REUSEPORT: read by bind; SO_BROADCAST: kept, no meaning for TCP.
     }
   }
 }

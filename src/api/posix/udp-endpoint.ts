@@ -45,7 +45,10 @@ export class UdpEndpoint extends Endpoint {
   }
 
   bind(local: InetAddr): void {
-    this.core.bind(local.port, local.addr, { reuseAddr: this.opts.reuseAddr, reusePort: this.opts.reusePort });
+    this.core.bind(local.port, local.addr, {
+      reuseAddr: this.opts.reuseAddr,
+      reusePort: this.opts.reusePort,
+    });
   }
 
   connect(remote: InetAddr | undefined): void {
@@ -102,7 +105,9 @@ export class UdpEndpoint extends Endpoint {
   }
 
   sockname(): SockAddr {
-    return this.core.localPort === 0 ? { ...ANY_SOCKADDR } : toSockAddr(this.core.localAddress, this.core.localPort);
+    return this.core.localPort === 0
+      ? { ...ANY_SOCKADDR }
+      : toSockAddr(this.core.localAddress, this.core.localPort);
   }
 
   peername(): SockAddr {
@@ -130,26 +135,33 @@ export class UdpEndpoint extends Endpoint {
     const stack = this.ctx.stack;
     switch (key) {
       case 'broadcast':
-        return core.setBroadcast(o.broadcast);
+        core.setBroadcast(o.broadcast);
+        break;
       case 'rcvbuf':
-        return core.setRecvBufferSize(o.rcvbuf!);
+        core.setRecvBufferSize(o.rcvbuf!);
+        break;
       case 'sndbuf':
-        return core.setSendBufferSize(o.sndbuf!);
+        core.setSendBufferSize(o.sndbuf!);
+        break;
       case 'bindToDevice':
-        return core.bindToDevice(o.bindToDevice === '' ? undefined : ifaceByName(stack, o.bindToDevice));
+        core.bindToDevice(o.bindToDevice === '' ? undefined : ifaceByName(stack, o.bindToDevice));
+        break;
       case 'ttl':
-        return core.setTtl(o.ttl ?? stack.ipv4.defaultTtl);
+        core.setTtl(o.ttl ?? stack.ipv4.defaultTtl);
+        break;
       case 'tos':
-        return core.setTos(o.tos);
+        core.setTos(o.tos);
+        break;
       case 'multicastTtl':
-        return core.setMulticastTtl(o.multicastTtl);
+        core.setMulticastTtl(o.multicastTtl);
+        break;
       case 'multicastLoop':
-        return core.setMulticastLoopback(o.multicastLoop);
+        core.setMulticastLoopback(o.multicastLoop);
+        break;
       case 'multicastIf':
-        return core.setMulticastInterface(o.multicastIf === 0 ? undefined : ifaceByAddress(stack, o.multicastIf));
-      default:
-        // SO_REUSEADDR, SO_REUSEPORT: read by the next bind; the TCP options: no meaning here.
-        return;
+        core.setMulticastInterface(o.multicastIf === 0 ? undefined : ifaceByAddress(stack, o.multicastIf));
+        break;
+      // SO_REUSEADDR, SO_REUSEPORT: read by the next bind; the TCP options: no meaning here.
     }
   }
 
