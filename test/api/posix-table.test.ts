@@ -101,7 +101,7 @@ describe('POSIX API: descriptors and poll', () => {
     assert.equal(fds[0]!.revents, POLLIN);
     // Closing a descriptor another poll waits on: POLLNVAL, and the async helpers fail EBADF.
     const u = pb.socket(AF_INET, SOCK_DGRAM);
-    const waiting = [{ fd: u, events: POLLIN }];
+    const waiting: PollFd[] = [{ fd: u, events: POLLIN }];
     const p = pb.poll(waiting, -1);
     const r = pb.recvAsync(u, 10);
     pb.close(u);

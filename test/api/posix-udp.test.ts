@@ -65,7 +65,7 @@ describe('POSIX API: UDP', () => {
   });
 
   test('connect: send without an address, EISCONN, EDESTADDRREQ, AF_UNSPEC; ECONNREFUSED from ICMP', async () => {
-    const { sim, pa, pb } = posixPair(12);
+    const { sim, pa } = posixPair(12);
     const c = pa.socket(AF_INET, SOCK_DGRAM);
     throwsErrno(() => pa.send(c, text('x')), 'EDESTADDRREQ', ERRNO.EDESTADDRREQ);
     throwsErrno(() => pa.getpeername(c), 'ENOTCONN');
