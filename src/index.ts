@@ -45,6 +45,9 @@ export { Timer, TimerQueue } from './core/timers.ts';
 export type { UdpDatagram, UdpSocket } from './core/udp/udp-socket.ts';
 // stack.net goes here when src/api/net/ lands.
 
+// The POSIX socket API (also reachable as stack.posix): constants, sockaddr helpers, errors.
+export * as posix from './api/posix/index.ts';
+
 // Applications.
 export { DnsResolver, type ResolverOptions } from './apps/dns/resolver.ts';
 export { DnsServer, type DnsServerOptions, record, rr } from './apps/dns/server.ts';
