@@ -19,7 +19,10 @@
  * Connecting takes a list of addresses (each one the lookup gave, tried in turn after a failure):
  * the shape Happy Eyeballs (RFC 8305) will fill in once TCP runs over IPv6.
  *
- * Differences, by necessity: no `_handle` (so tls and http2 wrap the socket as any JS stream);
+ * Differences, by necessity: no `_handle`, so tls and http2 wrap the socket as any JS stream
+ * (Node's take over a net.Socket's handle instead). A socket given to tls should then be made with
+ * `allowHalfOpen: true`, or its stream ends our side at the peer's FIN, before TLS wrote what it
+ * still had to send (close_notify included): TLS ends the socket itself when it is done;
  * `ref`/`unref` do nothing (what keeps a process alive is the stack's environment); no local
  * (Unix) sockets; IPv6 addresses fail with EAFNOSUPPORT until TCP has IPv6.
  */
