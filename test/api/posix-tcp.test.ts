@@ -288,6 +288,25 @@ describe('POSIX API: TCP', () => {
     pb.close(ls);
   });
 
+  test('accept of a connection reset while it waited: its peer, then ECONNRESET', async () => {
+    const { sim, pa, pb } = posixPair(8);
+    const ls = pb.socket(AF_INET, SOCK_STREAM);
+    pb.bind(ls, sockaddrIn('0.0.0.0', 5002));
+    pb.listen(ls);
+    const fd = pa.socket(AF_INET, SOCK_STREAM);
+    await drive(sim, pa.connectAsync(fd, sockaddrIn('10.0.0.2', 5002)));
+    const local = pa.getsockname(fd);
+    pa.setsockopt(fd, SOL_SOCKET, SO_LINGER, { onoff: 1, linger: 0 });
+    pa.close(fd);
+    sim.advance(100);
+    const { fd: child, addr } = pb.accept(ls);
+    assert.deepEqual(addr, local);
+    throwsErrno(() => pb.recv(child, 10), 'ECONNRESET');
+    throwsErrno(() => pb.getpeername(child), 'ENOTCONN');
+    pb.close(child);
+    pb.close(ls);
+  });
+
   test('bind conflicts: EADDRINUSE, SO_REUSEADDR for bound sockets, one listener per port', () => {
     const { pa } = posixPair(7);
     const a = pa.socket(AF_INET, SOCK_STREAM);

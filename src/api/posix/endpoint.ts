@@ -125,8 +125,8 @@ export abstract class Endpoint {
   /** `undefined` is AF_UNSPEC: dissolve the association. */
   abstract connect(remote: InetAddr | undefined): void;
   abstract listen(backlog: number): void;
-  /** A new endpoint from the accept queue, or undefined when it is empty. */
-  abstract accept(): Endpoint | undefined;
+  /** A new endpoint from the accept queue with its peer, or undefined when the queue is empty. */
+  abstract accept(): { ep: Endpoint; peer: SockAddr } | undefined;
   abstract send(data: Uint8Array, to: InetAddr | undefined): number;
   abstract recv(max: number, peek: boolean): Received;
   abstract shutdown(how: number): void;

@@ -141,7 +141,7 @@ export class Posix {
       if (ep.listening) this.table.checkRoom('accept');
       const child = ep.accept();
       if (child === undefined) return fail('EAGAIN', 'accept', 'no connection waits');
-      return { fd: this.table.alloc(child, 'accept'), addr: child.peername() };
+      return { fd: this.table.alloc(child.ep, 'accept'), addr: child.peer };
     });
   }
 

@@ -152,6 +152,17 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
       if (err !== undefined) this.error = (err as Error & { code: string }).code;
       wake();
     };
+    if (conn.state === 'CLOSED') {
+      // Gone before it was accepted: its onClose has run already. A write on a closed connection
+      // throws the error it ended with (EPIPE when it ended normally), without side effects.
+      this.finished = true;
+      try {
+        conn.write(NO_DATA);
+      } catch (e) {
+        const code = (e as { code?: string }).code;
+        if (code !== undefined && code !== 'EPIPE') this.error = code;
+      }
+    }
   }
 
   listen(backlog: number): void {
@@ -175,10 +186,13 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
     this.listener = l;
   }
 
-  accept(): Endpoint | undefined {
+  accept(): { ep: Endpoint; peer: SockAddr } | undefined {
     if (this.listener === undefined) fail('EINVAL', 'accept', 'socket is not listening');
     const conn = this.listener.accept();
-    return conn === undefined ? undefined : new TcpEndpoint(this.ctx, { conn, opts: this.opts });
+    if (conn === undefined) return undefined;
+    // The peer is known even if the connection was reset while it waited (as Linux's accept).
+    const peer = toSockAddr(conn.remoteAddress, conn.remotePort);
+    return { ep: new TcpEndpoint(this.ctx, { conn, opts: this.opts }), peer };
   }
 
   send(data: Uint8Array, to: InetAddr | undefined): number {

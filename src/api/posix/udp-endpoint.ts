@@ -63,7 +63,7 @@ export class UdpEndpoint extends Endpoint {
     fail('EOPNOTSUPP', 'listen', 'datagram socket');
   }
 
-  accept(): Endpoint | undefined {
+  accept(): { ep: Endpoint; peer: SockAddr } | undefined {
     return fail('EOPNOTSUPP', 'accept', 'datagram socket');
   }
 
