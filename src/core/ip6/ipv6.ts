@@ -211,7 +211,8 @@ export class Ipv6Layer {
         timeout: REASSEMBLY_TIMEOUT,
         maxBytes: 4 << 20,
         maxDatagrams: 1024,
-        maxPacket: IPV6_HEADER_LEN + IPV6_MAX_PAYLOAD,
+        // The first fragment's headers include the Fragment header, which reassembly removes.
+        maxPacket: IPV6_HEADER_LEN + FRAGMENT_HEADER_LEN + IPV6_MAX_PAYLOAD,
       },
       c.drops<ReassemblyDropReason>('ipv6.reassembly.drop'),
       (header, data) => this.reassemblyTimedOut(header, data),

@@ -7,6 +7,7 @@
  */
 
 import { errno } from '../errno.ts';
+import { type IpAddr, ipWords } from '../ip-address.ts';
 import { type HashKey, keyedHash, randomHashKey } from '../keyed-hash.ts';
 import { type Rng, randomBelow } from '../rng.ts';
 
@@ -45,13 +46,13 @@ export class EphemeralPorts {
    * trying each port of the range once. Undefined when none is `suitable`.
    */
   forConnection(
-    local: number,
-    remote: number,
+    local: IpAddr,
+    remote: IpAddr,
     remotePort: number,
     suitable: (port: number) => boolean,
   ): number | undefined {
     this.key ??= randomHashKey(this.rng);
-    const offset = keyedHash(this.key, [local, remote, remotePort]);
+    const offset = keyedHash(this.key, [...ipWords(local), ...ipWords(remote), remotePort]);
     const { min, max } = this.current;
     const count = max - min + 1;
     for (let i = 0; i < count; i++) {
