@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Tcb } from '../../src/core/tcp/tcb.ts';
 import { TCP_ACK } from '../../src/wire/tcp.ts';
+import { parseTcpOptions } from '../../src/wire/tcp-options.ts';
 import { ipv4FrameOf } from '../helpers/frames.ts';
 import { connectedPair, payload, tcpBytes, tcpOfFrame } from './tcp-helpers.ts';
 
@@ -83,5 +84,36 @@ describe('ACKs for a received batch (RFC 9293 3.10.7.4 MUST-58, MUST-59)', () =>
     // Segment 0 is missing: 1..4 arrive, each a duplicate ACK for the sender's fast retransmit.
     pair.b.iface.receive(batch(pair, 5, [1, 2, 3, 4]));
     assert.equal(acks.count(), 4);
+  });
+});
+
+describe('D-SACK (RFC 2883)', () => {
+  test('data received twice is reported once in a D-SACK block, first, below the ACK or inside the second block', () => {
+    const pair = connectedPair(64);
+    const blocks: Array<Array<{ left: number; right: number }>> = [];
+    pair.b.iface.addObserver((dir, f) => {
+      if (dir !== 'tx' || tcpOfFrame(f) === undefined) return;
+      const ihl = (f[14]! & 0x0f) * 4;
+      const t = 14 + ihl;
+      const o = parseTcpOptions(f.subarray(t + 20, t + (f[t + 12]! >>> 4) * 4));
+      if (o.ok) blocks.push(o.value.sackBlocks ?? []);
+    });
+    const ct = (pair.client as unknown as { tcb: Tcb }).tcb;
+    const base = ct.sndNxt;
+    // Segment 0 twice: the second is a duplicate below RCV.NXT.
+    const [s0] = batch(pair, 1);
+    pair.b.iface.receive([s0!]);
+    pair.b.iface.receive([s0!]);
+    assert.deepEqual(blocks.at(-1), [{ left: base, right: (base + MSS) >>> 0 }]);
+    // Segment 2 (out of order) twice: the D-SACK block, then the range holding it.
+    const [, , s2] = batch(pair, 3);
+    pair.b.iface.receive([s2!]);
+    pair.b.iface.receive([s2!]);
+    const r2 = { left: (base + 2 * MSS) >>> 0, right: (base + 3 * MSS) >>> 0 };
+    assert.deepEqual(blocks.at(-1), [r2, r2]);
+    // Reported once: the next ACK carries only the range.
+    const [, , , s3] = batch(pair, 4);
+    pair.b.iface.receive([s3!]);
+    assert.deepEqual(blocks.at(-1), [{ left: r2.left, right: (base + 4 * MSS) >>> 0 }]);
   });
 });

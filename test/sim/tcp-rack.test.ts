@@ -99,6 +99,23 @@ describe('RACK-TLP (RFC 8985)', () => {
     assert.ok(info.timeouts <= 1, `timeouts ${info.timeouts}`);
   });
 
+  test('reordering beyond the window: D-SACKs of the spurious retransmissions grow the reordering window (6.2 step 4, RFC 2883)', () => {
+    // ±3 ms of jitter on a 5 ms wire: segments are displaced by more than min RTT / 4.
+    const { sim, client, server, wire } = connectedPair(57, { delay: 5, jitter: 3 });
+    const d = payload(2 * 1024 * 1024, 7);
+    sendAll(client, d);
+    const got = collect(server);
+    assert.ok(sim.runUntil(() => got.ended(), 120_000));
+    assert.equal(sha256(got.chunks), sha256([d]));
+    const info = client.info();
+    const rack = (client as unknown as { tcb: { rack: { reoWndMult: number } } }).tcb.rack;
+    assert.ok(info.dsackDups > 0, 'the receiver reported duplicates');
+    assert.ok(rack.reoWndMult > 1, `reo_wnd_mult ${rack.reoWndMult}`);
+    // Spurious retransmissions stay a small share of the ~1450 segments.
+    assert.ok(info.totalRetrans < 150, `retransmitted ${info.totalRetrans} (lost ${wire.stats['a-to-b'].lost})`);
+    assert.equal(info.timeouts, 0);
+  });
+
   test('RTO marking (6.3): after a timeout only the lost segments are sent again, not the SACKed ones', () => {
     const { sim, a, client, server } = connectedPair(55, { delay: 10 });
     const got = collect(server);

@@ -242,6 +242,10 @@ function synchronized(tcb: Tcb, arrived: Segment): void {
       return;
     }
     drops.drop('out-of-window');
+    // RFC 2883: data received again below RCV.NXT is reported in a D-SACK block.
+    if (tcb.sackOk && seg.payload.length > 0 && seqLe(seqAdd(seg.seq, seg.payload.length), tcb.rcvNxt)) {
+      tcb.dsack = { left: seg.seq, right: seqAdd(seg.seq, seg.payload.length) };
+    }
     if (state.name === 'TIME-WAIT' && hasFin(seg)) layer.timers.startTimeWait(tcb);
     tcb.ackNow = true;
     output(tcb);
@@ -425,6 +429,10 @@ function receiveText(tcb: Tcb, seg: Segment): void {
   const finBefore = rq.finReceived;
   const hadHole = rq.hasOutOfOrder;
   const readable = rq.insert(seg.seq, payload, withFin);
+  if (rq.duplicate !== undefined) {
+    if (tcb.sackOk) tcb.dsack = rq.duplicate;
+    rq.duplicate = undefined;
+  }
   tcb.stats.dataSegsIn += payload.length > 0 ? 1 : 0;
   tcb.stats.bytesReceived += readable;
   if (rq.droppedSegments > 0) {

@@ -79,17 +79,30 @@ export function windowField(tcb: Tcb, syn: boolean): number {
 
 /** Data bytes per segment now: the MSS less the room SACK blocks take (RFC 2018 3). */
 export function sendMss(tcb: Tcb): number {
-  if (!tcb.sackOk || !tcb.receiveQueue.hasOutOfOrder) return tcb.mss;
-  const max = tcb.tsOk ? MAX_SACK_BLOCKS_WITH_TS : MAX_SACK_BLOCKS;
-  return tcb.mss - (4 + 8 * Math.min(max, tcb.receiveQueue.sackBlocks(max).length));
+  const blocks = sackBlockCount(tcb);
+  return blocks === 0 ? tcb.mss : tcb.mss - (4 + 8 * blocks);
 }
 
-/** The options of a non-SYN segment: timestamps and SACK blocks as negotiated. */
+/** SACK blocks the next segment carries: a pending D-SACK block, then the out-of-order ranges. */
+function sackBlockCount(tcb: Tcb): number {
+  if (!tcb.sackOk) return 0;
+  const max = tcb.tsOk ? MAX_SACK_BLOCKS_WITH_TS : MAX_SACK_BLOCKS;
+  return Math.min(max, tcb.receiveQueue.outOfOrderRanges + (tcb.dsack !== undefined ? 1 : 0));
+}
+
+/**
+ * The options of a non-SYN segment: timestamps and SACK blocks as negotiated. A D-SACK block
+ * (RFC 2883 4) goes first, in one segment only, followed by the out-of-order range holding it.
+ */
 function segmentOptions(tcb: Tcb): TcpOptions {
   const opts: TcpOptions = {};
   if (tcb.tsOk) opts.timestamp = { value: tcb.tsNow(), echo: tcb.tsRecent };
-  if (tcb.sackOk && tcb.receiveQueue.hasOutOfOrder) {
-    opts.sackBlocks = tcb.receiveQueue.sackBlocks(tcb.tsOk ? MAX_SACK_BLOCKS_WITH_TS : MAX_SACK_BLOCKS);
+  const count = sackBlockCount(tcb);
+  if (count > 0) {
+    const dsack = tcb.dsack;
+    tcb.dsack = undefined;
+    const ranges = tcb.receiveQueue.sackBlocks(dsack === undefined ? count : count - 1);
+    opts.sackBlocks = dsack === undefined ? ranges : [dsack, ...ranges];
   }
   return opts;
 }

@@ -42,6 +42,11 @@ export class ReceiveQueue {
   droppedSegments = 0;
   /** Bytes in the segments counted by `droppedSegments`. */
   droppedBytes = 0;
+  /**
+   * The data of the last `insert` that was already held (below RCV.NXT, or wholly inside the
+   * out-of-order data), for a D-SACK block (RFC 2883); the caller takes and clears it.
+   */
+  duplicate: SackBlock | undefined;
 
   /** A queue expecting `rcvNxt` next (IRS + 1), holding at most `outOfOrderLimit` bytes out of order. */
   constructor(rcvNxt: Seq, outOfOrderLimit: number) {
@@ -81,6 +86,11 @@ export class ReceiveQueue {
     return this.inOrderBytes + this.oooBytes;
   }
 
+  /** Out-of-order ranges held (the SACK blocks there are to report). */
+  get outOfOrderRanges(): number {
+    return this.ooo.length;
+  }
+
   /** Whether data beyond a hole is held (the receiver should ACK at once: RFC 5681 4.2). */
   get hasOutOfOrder(): boolean {
     return this.ooo.length > 0;
@@ -102,6 +112,8 @@ export class ReceiveQueue {
     const before = -seqDiff(start, this.next);
     if (before > 0) {
       // Old data (a retransmission): keep only what lies at or after RCV.NXT.
+      if (data.length > 0)
+        this.duplicate = { left: start, right: seqAdd(start, Math.min(before, data.length)) };
       if (before > data.length) return 0; // also a FIN already passed
       data = data.subarray(before);
       start = this.next;
@@ -224,6 +236,7 @@ export class ReceiveQueue {
     }
     if (cur < segEnd) gaps.push([cur, segEnd]);
     const newBytes = gaps.reduce((sum, [a, b]) => sum + (b - a), 0);
+    if (newBytes === 0) this.duplicate = { left: start, right: seqAdd(start, data.length) };
     if (
       this.oooBytes + newBytes > this.outOfOrderLimit ||
       this.ooo.length + gaps.length > MAX_OUT_OF_ORDER_RANGES

@@ -5,6 +5,7 @@
  * holds the state and the transitions that several of them share (entering a state, closing).
  */
 import type { Ipv4Addr } from '../../wire/address.ts';
+import type { SackBlock } from '../../wire/tcp-options.ts';
 import type { Ipv4Path } from '../ip/ipv4-types.ts';
 import type { Instant } from '../time.ts';
 import type { Timer } from '../timers.ts';
@@ -175,6 +176,9 @@ export class Tcb {
   lastReceive: Instant = 0;
   /** A soft ICMP error (RFC 1122 4.2.3.9) reported only if the connection then times out. */
   softError: string | undefined;
+
+  /** Data received twice, to report once as a D-SACK block (RFC 2883). */
+  dsack: SackBlock | undefined;
 
   // ---- delayed ACK (RFC 9293 3.8.6.3) ----
   ackNow = false;
