@@ -112,7 +112,10 @@ describe('RACK-TLP (RFC 8985)', () => {
     assert.ok(info.dsackDups > 0, 'the receiver reported duplicates');
     assert.ok(rack.reoWndMult > 1, `reo_wnd_mult ${rack.reoWndMult}`);
     // Spurious retransmissions stay a small share of the ~1450 segments.
-    assert.ok(info.totalRetrans < 150, `retransmitted ${info.totalRetrans} (lost ${wire.stats['a-to-b'].lost})`);
+    assert.ok(
+      info.totalRetrans < 150,
+      `retransmitted ${info.totalRetrans} (lost ${wire.stats['a-to-b'].lost})`,
+    );
     assert.equal(info.timeouts, 0);
   });
 
