@@ -104,6 +104,8 @@ export class Rack {
   private dsackRound: Seq | undefined;
   private srtt = 0;
   private inRecovery = false;
+  /** The segments the ACK being processed delivered (reused from ACK to ACK). */
+  private readonly newly: Segment[] = [];
   /** Segments selectively acknowledged above the cumulative ACK. */
   private sackedCount = 0;
   /** Bytes sent and neither delivered nor marked lost. */
@@ -184,34 +186,21 @@ export class Rack {
   onAck(ack: RackAck): number {
     this.srtt = ack.srtt;
     this.inRecovery = ack.inRecovery;
-    const newly: Segment[] = [];
+    const newly = this.newly;
+    newly.length = 0;
     let bytes = 0;
-    const deliver = (s: Segment): void => {
-      if (s.delivered) return;
-      s.delivered = true;
-      if (s.lost) {
-        s.lost = false;
-        this.lostBytes -= length(s);
-      } else {
-        this.inFlight -= length(s);
-      }
-      this.unlink(s);
-      this.sackedCount++;
-      bytes += length(s);
-      newly.push(s);
-    };
     // Step 1: the segments this ACK delivers (cumulatively, or wholly inside a SACK block).
     this.split(ack.cumAck);
     for (let i = this.head; i < this.segments.length; i++) {
       const s = this.segments[i] as Segment;
       if (!seqLe(s.end, ack.cumAck)) break;
-      deliver(s);
+      bytes += this.deliver(s);
     }
     for (const b of ack.sacked) {
       for (let i = this.indexAtOrAfter(b.left); i < this.segments.length; i++) {
         const s = this.segments[i] as Segment;
         if (!seqLe(s.end, b.right)) break;
-        deliver(s);
+        bytes += this.deliver(s);
       }
     }
     // Step 2 (RACK_update), in ascending order of transmit time.
@@ -249,7 +238,24 @@ export class Rack {
       this.head++;
     }
     this.compact();
+    newly.length = 0;
     return bytes;
+  }
+
+  /** Marks `s` delivered (once): it leaves the flight and the time list. Returns its bytes. */
+  private deliver(s: Segment): number {
+    if (s.delivered) return 0;
+    s.delivered = true;
+    if (s.lost) {
+      s.lost = false;
+      this.lostBytes -= length(s);
+    } else {
+      this.inFlight -= length(s);
+    }
+    this.unlink(s);
+    this.sackedCount++;
+    this.newly.push(s);
+    return length(s);
   }
 
   /** RFC 8985 6.2 step 4: a fast or RTO recovery ended (a grown window decays after 16 of them). */
