@@ -14,10 +14,15 @@ async function compare(body: Body, check: (log: unknown[]) => void): Promise<voi
   });
   check(expected);
   for (const make of stacks) {
-    const got = await inWorld(make, body).catch((e: Error) => {
-      throw new Error(`in ${make().name}: ${e.message}`);
+    // Each world's name comes from the world that ran (making one just for its name would leave it running).
+    let name = '';
+    const got = await inWorld(make, (w) => {
+      name = w.name;
+      return body(w);
+    }).catch((e: Error) => {
+      throw new Error(`in ${name}: ${e.message}`);
     });
-    assert.deepEqual(got, expected, `${make().name} differs from Node`);
+    assert.deepEqual(got, expected, `${name} differs from Node`);
   }
 }
 
