@@ -1,6 +1,6 @@
 /**
  * netstack-ts: the package entry. Importing it installs the Node-compatible APIs on every stack
- * (`stack.dgram`, `stack.dns`; see api/install.ts) and re-exports the public API: the stack, its
+ * (`stack.dgram`, `stack.dns`, `stack.net`; see api/install.ts) and re-exports the public API: the stack, its
  * environments (virtual time, Node's clock), simulated networks, TAP/TUN devices, captures, the
  * DNS resolver and server, and the wire formats by namespace.
  */
@@ -15,6 +15,21 @@ export {
   type LookupAddress,
   type LookupOptions,
 } from './api/dns.ts';
+// Node's net (also reachable as stack.net).
+export {
+  type ConnectOptions as NetConnectOptions,
+  type ListenOptions as NetListenOptions,
+  NetModule,
+  Server as NetServer,
+  type ServerOptions as NetServerOptions,
+  Socket as NetSocket,
+  type SocketOptions as NetSocketOptions,
+} from './api/net/index.ts';
+// The POSIX socket API (also reachable as stack.posix): constants, sockaddr helpers, errors.
+export * as posix from './api/posix/index.ts';
+// Applications.
+export { DnsResolver, type ResolverOptions } from './apps/dns/resolver.ts';
+export { DnsServer, type DnsServerOptions, record, rr } from './apps/dns/server.ts';
 // Bindings: virtual time and networks, Node's clock, TAP/TUN, captures.
 export * from './bindings/memory/index.ts';
 export { NodeEnvironment, type NodeEnvironmentOptions } from './bindings/node/node-environment.ts';
@@ -43,14 +58,6 @@ export type { TcpSocket } from './core/tcp/tcp-socket.ts';
 export { type Clock, type Duration, type Instant, ManualClock } from './core/time.ts';
 export { Timer, TimerQueue } from './core/timers.ts';
 export type { UdpDatagram, UdpSocket } from './core/udp/udp-socket.ts';
-// stack.net goes here when src/api/net/ lands.
-
-// The POSIX socket API (also reachable as stack.posix): constants, sockaddr helpers, errors.
-export * as posix from './api/posix/index.ts';
-
-// Applications.
-export { DnsResolver, type ResolverOptions } from './apps/dns/resolver.ts';
-export { DnsServer, type DnsServerOptions, record, rr } from './apps/dns/server.ts';
 
 // Wire formats, by namespace.
 export * as address from './wire/address.ts';
