@@ -70,7 +70,7 @@ describe('the IPv4 stack (netstack up) against the Linux kernel', { skip: SKIP }
   test('the ready line names the address and the device', () => {
     assert.match(up.stdout, /^ready 10\.202\.0\.2\/24$/m);
     assert.match(up.stdout, /^ {2}tap0 tap [0-9a-f:]{17} mtu 1500 10\.202\.0\.2\/24$/m);
-    assert.match(up.stdout, /^ {2}serving echo udp\/7, discard udp\/9$/m);
+    assert.match(up.stdout, /^ {2}serving echo udp\/7, echo tcp\/7, discard udp\/9, discard tcp\/9$/m);
   });
 
   test('ping -c 1000 -i 0.002 from the kernel: no loss', async () => {
