@@ -11,7 +11,12 @@ import { describe, test } from 'node:test';
 import type { SystemError } from '../../src/api/errors.ts';
 import { inWorld, type NetWorld, nodeWorld, realtimeWorld, simWorld } from '../helpers/net-stacks.ts';
 
-const WORLDS = [nodeWorld, () => simWorld(), () => realtimeWorld()];
+// Named here: making a world just for its name would leave its pump or clock running.
+const WORLDS = [
+  ['node', nodeWorld],
+  ['simulation', () => simWorld()],
+  ['real-time', () => realtimeWorld()],
+] as const;
 
 async function listening(server: Server, host: string, port = 0): Promise<number> {
   server.listen(port, host);
@@ -34,8 +39,7 @@ function collect(socket: Socket): Buffer[] {
   return chunks;
 }
 
-for (const make of WORLDS) {
-  const name = make().name;
+for (const [name, make] of WORLDS) {
   describe(`net over ${name}`, () => {
     test('echo of 3 MiB: states, addresses, byte counts and events as Node', () =>
       inWorld(make, async ({ a, b }) => {
