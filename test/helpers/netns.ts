@@ -36,6 +36,44 @@ export interface NsProcess {
   kill(signal?: NodeJS.Signals): void;
 }
 
+/**
+ * Starts `command` inside `ns` with its output collected into `stdout`/`stderr`. `ip netns exec`
+ * execs the command, so the PID is the command's own and can be killed by PID.
+ */
+export function spawnInNamespace(
+  ns: string,
+  command: string,
+  args: readonly string[],
+  options: { stdin?: boolean; cwd?: string } = {},
+): NsProcess {
+  const child = spawn('ip', ['netns', 'exec', ns, command, ...args], {
+    stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+    ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+  });
+  if (child.pid === undefined) throw new Error(`cannot start ${command} in ${ns}`);
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
+    child.once('error', (e) => resolve(e.message));
+  });
+  const proc: NsProcess = {
+    pid: child.pid,
+    child,
+    stdout: '',
+    stderr: '',
+    exited,
+    kill: (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, signal);
+    },
+  };
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    proc.stdout += d;
+  });
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    proc.stderr += d;
+  });
+  return proc;
+}
+
 /** Why namespace tests cannot run here (not Linux, not root, no `ip`), or undefined when they can. */
 export function netnsUnavailableReason(): string | undefined {
   if (process.platform !== 'linux') return `network namespaces need Linux (this is ${process.platform})`;
@@ -91,30 +129,9 @@ export class NetnsHarness {
    * command's own); it is killed by `cleanup` if still running.
    */
   spawn(ns: string, command: string, args: readonly string[]): NsProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, command, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    if (child.pid === undefined) throw new Error(`cannot start ${command} in ${ns}`);
-    const exited = new Promise<number | string>((resolve) => {
-      child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
-      child.once('error', (e) => resolve(e.message));
-    });
-    const proc: NsProcess = {
-      pid: child.pid,
-      child,
-      stdout: '',
-      stderr: '',
-      exited,
-      kill: (signal: NodeJS.Signals = 'SIGTERM') => {
-        if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, signal);
-      },
-    };
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      proc.stdout += d;
-    });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      proc.stderr += d;
-    });
+    const proc = spawnInNamespace(ns, command, args);
     this.processes.add(proc);
-    void exited.then(() => this.processes.delete(proc));
+    void proc.exited.then(() => this.processes.delete(proc));
     return proc;
   }
 

@@ -3,12 +3,12 @@
  * tsx, its standard input optionally piped, its output collected; every process started is tracked
  * by PID and killed by `cleanup()` (call it in `after()`, before the namespaces are deleted).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadTapNative } from '../../src/bindings/node/tap-native.ts';
-import { type NetnsHarness, netnsUnavailableReason, waitFor } from './netns.ts';
+import { type NetnsHarness, netnsUnavailableReason, spawnInNamespace, waitFor } from './netns.ts';
 
 export const REPO = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const MAIN = join(REPO, 'src', 'cli', 'main.ts');
@@ -61,52 +61,33 @@ export class NetstackRunner {
 
   /** Starts `netstack ARGS` in `ns` (`ip netns exec` execs node, so the PID is node's own). */
   start(ns: string, args: readonly string[], options: { stdin?: boolean } = {}): NetstackProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '--import', 'tsx', MAIN, ...args], {
+    const base = spawnInNamespace(ns, process.execPath, ['--import', 'tsx', MAIN, ...args], {
       cwd: REPO,
-      stdio: [options.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      stdin: options.stdin ?? false,
     });
-    if (child.pid === undefined) throw new Error(`cannot start netstack ${args.join(' ')}`);
-    const exited = new Promise<number | string>((resolve) => {
-      child.once('exit', (code, signal) => resolve(code ?? signal ?? 'unknown'));
-      child.once('error', (e) => resolve(e.message));
-    });
-    const proc: NetstackProcess = {
-      pid: child.pid,
-      child,
-      stdout: '',
-      stderr: '',
-      exited,
-      kill: (signal: NodeJS.Signals = 'SIGTERM') => {
-        if (child.exitCode === null && child.signalCode === null) process.kill(child.pid!, signal);
+    const proc: NetstackProcess = Object.assign(base, {
+      write: (text: string) => {
+        base.child.stdin!.write(text);
       },
-      write: (text) => {
-        child.stdin!.write(text);
-      },
-      ready: async ({ stream = 'stdout', timeout = 30_000 } = {}) => {
+      ready: async ({ stream = 'stdout' as 'stdout' | 'stderr', timeout = 30_000 } = {}) => {
         await Promise.race([
-          waitFor(() => /^(ready|\{"event":"ready")/m.test(proc[stream]), {
+          waitFor(() => /^(ready|\{"event":"ready")/m.test(base[stream]), {
             timeout,
             what: `netstack ${args[0]} to be ready`,
           }),
-          exited.then((code) => {
-            throw new Error(`netstack ${args.join(' ')} exited (${code}) before ready: ${proc.stderr}`);
+          base.exited.then((code) => {
+            throw new Error(`netstack ${args.join(' ')} exited (${code}) before ready: ${base.stderr}`);
           }),
         ]);
       },
       events: () =>
-        proc.stdout
+        base.stdout
           .split('\n')
           .filter((l) => l.startsWith('{'))
           .map((l) => JSON.parse(l) as Record<string, unknown>),
-    };
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
-      proc.stdout += d;
-    });
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
-      proc.stderr += d;
     });
     this.running.add(proc);
-    void exited.then(() => this.running.delete(proc));
+    void proc.exited.then(() => this.running.delete(proc));
     return proc;
   }
 
