@@ -1,8 +1,8 @@
 /**
  * The stub resolver's configuration, the analogue of resolv.conf(5): name servers (with ports),
- * search domains with ndots, timeout and attempts, and the bounds of the cache. It is set by hand
- * now (`DnsResolver.configure`, `stack.dns.setServers`); DHCP (RFC 2132 option 6 and 119) and IPv6
- * router advertisements (RFC 8106 RDNSS and DNSSL) will call the same `configure` later.
+ * search domains with ndots, timeout and attempts, and the bounds of the cache. Servers and search
+ * domains are set by hand (`DnsResolver.configure`, `stack.dns.setServers`, `--dns`) or learned per
+ * source (`DnsResolver.setSource`, sources.ts: DHCP, router advertisements).
  */
 import { type Ipv4Addr, type Ipv6Addr, parseIpv4, parseIpv6 } from '../../wire/address.ts';
 import { DNS_PORT } from '../../wire/dns.ts';

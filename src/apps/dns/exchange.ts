@@ -17,6 +17,7 @@
  */
 import type { DropCounters } from '../../core/counters.ts';
 import { type ErrnoError, errno } from '../../core/errno.ts';
+import { type IpAddr, ipEqual } from '../../core/ip-address.ts';
 import type { Stack } from '../../core/stack.ts';
 import type { TcpSocket } from '../../core/tcp/tcp-socket.ts';
 import type { Timer } from '../../core/timers.ts';
@@ -40,18 +41,14 @@ export type DnsRxDropReason =
   | 'wrong-source'
   | 'id-mismatch'
   | 'not-response'
-  | 'question-mismatch'
-  | 'unsupported-family';
+  | 'question-mismatch';
 
 export type ExchangeCallback = (err: ErrnoError | undefined, response?: DnsMessage) => void;
 
-/** A server the stack can reach now (IPv4 until IPv6 lands). */
-type Ipv4Server = NameServer & { family: 4 };
-
 interface Attempt {
-  server: Ipv4Server;
+  server: NameServer;
   id: number;
-  socket: UdpSocket;
+  socket: UdpSocket<IpAddr>;
   /** Whether a malformed datagram came from the server during this attempt. */
   malformed: boolean;
 }
@@ -109,12 +106,6 @@ export class Exchange {
     this.closeTcp();
     while (this.next < this.schedule.length) {
       const step = this.schedule[this.next++]!;
-      if (step.server.family !== 4) {
-        // IPv6 transport is not in the stack yet: the server is skipped.
-        this.drops.drop('unsupported-family');
-        this.lastError = 'ECONNREFUSED';
-        continue;
-      }
       try {
         this.sendUdp(step.server);
       } catch {
@@ -142,8 +133,8 @@ export class Exchange {
     return this.stack.env.rng.nextU32() & 0xffff;
   }
 
-  private sendUdp(server: Ipv4Server): void {
-    const socket = this.stack.udp.open();
+  private sendUdp(server: NameServer): void {
+    const socket = this.stack.udp.open({ family: server.family }) as UdpSocket<IpAddr>;
     const attempt: Attempt = { server, id: this.randomId(), socket, malformed: false };
     try {
       socket.bind(0);
@@ -174,7 +165,7 @@ export class Exchange {
     while (!this.done) {
       const d = attempt.socket.recv();
       if (d === undefined) return;
-      if (d.address !== attempt.server.address || d.port !== attempt.server.port) {
+      if (!ipEqual(d.address, attempt.server.address) || d.port !== attempt.server.port) {
         this.drops.drop('wrong-source');
         continue;
       }
@@ -215,7 +206,7 @@ export class Exchange {
   }
 
   /** A valid response from `server`; `current` when it answers the attempt being waited for. */
-  private onResponse(server: Ipv4Server, m: DnsMessage, current: boolean, udp: boolean): void {
+  private onResponse(server: NameServer, m: DnsMessage, current: boolean, udp: boolean): void {
     if (m.tc && udp) {
       // RFC 7766 5: a truncated answer is asked again over TCP (taken from the current attempt only).
       if (current && this.tcp === undefined) this.startTcp(server);
@@ -240,10 +231,12 @@ export class Exchange {
     }
   }
 
-  private startTcp(server: Ipv4Server): void {
+  private startTcp(server: NameServer): void {
     const id = this.randomId();
     let c: TcpSocket;
     try {
+      // TCP over IPv6 is not in the stack yet: an IPv6 server's truncated answer ends the attempt.
+      if (server.family !== 4) throw errno('EAFNOSUPPORT', 'TCP over IPv6');
       c = this.stack.tcp.connect({ address: server.address, port: server.port });
     } catch {
       this.lastError = 'ECONNREFUSED';

@@ -32,6 +32,7 @@ import {
 } from './config.ts';
 import { type DnsRxDropReason, Exchange } from './exchange.ts';
 import { type HostAddress, HostsTable, parseIpLiteral } from './hosts.ts';
+import { type DnsSourceConfig, DnsSources } from './sources.ts';
 
 export type DnsCallback<T> = (err: ErrnoError | undefined, value?: T) => void;
 
@@ -63,6 +64,10 @@ export class DnsResolver {
   readonly config: ResolverConfig = { ...DEFAULT_RESOLVER_CONFIG, servers: [], search: [] };
   readonly cache: DnsCache;
   readonly hosts = new HostsTable();
+  /** Servers and search domains learned from DHCP and router advertisements (`setSource`). */
+  readonly sources: DnsSources;
+  /** What `configure` was given by hand; it takes precedence over the sources when not empty. */
+  private readonly manual: { servers: NameServer[]; search: string[] } = { servers: [], search: [] };
   private readonly drops: DropCounters<DnsRxDropReason>;
   private readonly inflight = new Map<string, { exchange: Exchange; waiters: DnsCallback<DnsMessage>[] }>();
 
@@ -72,6 +77,7 @@ export class DnsResolver {
   ) {
     this.drops = stack.counters.drops('dns.rx.drop');
     this.cache = new DnsCache(stack, this.config.cacheSize);
+    this.sources = new DnsSources(stack.counters);
     this.configure(options);
   }
 
@@ -85,7 +91,7 @@ export class DnsResolver {
         return parsed;
       });
       if (servers.length > MAX_SERVERS) throw errno('EINVAL', `more than ${MAX_SERVERS} name servers`);
-      c.servers = servers;
+      this.manual.servers = servers;
     }
     if (options.search !== undefined) {
       if (options.search.length > MAX_SEARCH) throw errno('EINVAL', `more than ${MAX_SEARCH} search domains`);
@@ -94,7 +100,7 @@ export class DnsResolver {
         if (n === undefined || n === '') throw errno('EINVAL', `bad search domain ${d}`);
         return n;
       });
-      c.search = search;
+      this.manual.search = search;
     }
     const counts: Array<[keyof ResolverConfig, number]> = [
       ['ndots', 0],
@@ -117,6 +123,24 @@ export class DnsResolver {
       (c as unknown as Record<string, number>)[key] = v;
     }
     this.cache.maxEntries = c.cacheSize;
+    this.merge();
+  }
+
+  /**
+   * What `source` (`dhcp4:eth0`, `ra:eth0`, `dhcp6:eth0`...) offers, merged into the configuration;
+   * `undefined` withdraws it (lease lost, lifetime over). See sources.ts for the merge. Servers and
+   * search domains configured by hand, when there are any, take precedence over every source.
+   */
+  setSource(source: string, config: DnsSourceConfig | undefined): void {
+    this.sources.set(source, config);
+    this.merge();
+  }
+
+  /** The effective lists: the hand-made ones, or those of the sources when there are none. */
+  private merge(): void {
+    const learned = this.sources.merged();
+    this.config.servers = this.manual.servers.length > 0 ? [...this.manual.servers] : learned.servers;
+    this.config.search = this.manual.search.length > 0 ? [...this.manual.search] : learned.search;
   }
 
   /** Queries in flight. */
