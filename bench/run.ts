@@ -1,15 +1,23 @@
 /**
- * `npm run bench`: TCP bulk throughput of two simulated stacks over a memory wire (no
- * impairments) at MTU 1500 and 65520, 1 and 8 flows, against Node's own `net` over the kernel's
- * loopback measured in the same run with the same byte count. Wall-clock throughput (payload
- * bytes / real seconds, connection setup included on both sides); prints a table with the ratio
- * stack / loopback and the targets of issue 8. A missed target is a finding: the exit code is 0.
+ * `npm run bench`: the measurements of issue 8, each printed beside its target (a missed target
+ * is a finding: the exit code is 0; a Node built-in in the browser bundle is an error: exit 1).
+ * 1. TCP bulk throughput of two simulated stacks over a memory wire (no impairments) at MTU 1500
+ *    and 65520, 1 and 8 flows, against Node's own `net` over the kernel's loopback measured in the
+ *    same run with the same byte count. Wall-clock throughput (payload bytes / real seconds,
+ *    connection setup included on both sides), with the ratio stack / loopback.
+ * 5. Scale: 1,000, 10,000 and 100,000 concurrent connections (bench/scale.ts): heap per idle
+ *    connection, accepts per second (against Node's net accepting 1,000 over loopback), time to
+ *    open and close them all; and each figure per connection relative to the 1,000 row.
+ * 6. The browser bundle of the core (bench/bundle.ts), minified and gzipped.
  *
- *   npm run bench [-- --quick] [-- --json FILE]     (64 MiB per row; --quick: 8 MiB)
+ *   npm run bench [-- --quick] [-- --json FILE]
+ *   (64 MiB per bulk row and up to 100,000 connections; --quick: 8 MiB and up to 10,000)
  */
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
+import { bundleSize } from './bundle.ts';
 import { CHUNK, shares, simBulk, twoStacks } from './lib.ts';
+import { loopbackAccepts, type ScaleResult, simScale } from './scale.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -113,7 +121,7 @@ function row(
   return { name, mtu, flows, bytes, wallSeconds: seconds, gbitPerSecond: g, ratio, target, met };
 }
 
-function print(rows: Row[]): void {
+function printBulk(rows: Row[]): void {
   const header = ['path', 'MTU', 'flows', 'MiB', 'seconds', 'Gbit/s', 'vs loopback', 'target', ''];
   const cells = rows.map((r) => [
     r.name,
@@ -124,20 +132,102 @@ function print(rows: Row[]): void {
     r.gbitPerSecond.toFixed(2),
     r.ratio === null ? '-' : `${r.ratio.toFixed(2)}x`,
     r.target ?? '-',
-    r.met === null ? '' : r.met ? 'met' : 'MISSED',
+    metCell(r.met),
   ]);
+  printTable(header, cells, [0, 7]);
+}
+
+const metCell = (met: boolean | null) => (met === null ? '' : met ? 'met' : 'MISSED');
+
+/** Prints a table: columns in `left` are left-aligned, the others right-aligned. */
+function printTable(header: string[], cells: string[][], left: number[]): void {
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (c: string[]) =>
-    c.map((s, i) => (i < 1 || i === 7 ? s.padEnd(widths[i]!) : s.padStart(widths[i]!))).join('  ');
+    c.map((s, i) => (left.includes(i) ? s.padEnd(widths[i]!) : s.padStart(widths[i]!))).join('  ');
   console.log(line(header));
   console.log(widths.map((w) => '-'.repeat(w)).join('  '));
   for (const c of cells) console.log(line(c));
 }
 
+/** Item 5: the scale runs, and Node's accepts per second for 1,000 connections as the reference. */
+async function measureScale(): Promise<{ runs: ScaleResult[]; nodeAcceptsPerSecond: number }> {
+  await loopbackAccepts(200); // warm-up
+  const nodeAcceptsPerSecond = await loopbackAccepts(1000);
+  simScale(2000); // warm-up (JIT)
+  const runs = (quick ? [1000, 10_000] : [1000, 10_000, 100_000]).map((n) => simScale(n));
+  return { runs, nodeAcceptsPerSecond };
+}
+
+function printScale({ runs, nodeAcceptsPerSecond }: Awaited<ReturnType<typeof measureScale>>): void {
+  const base = runs[0]!;
+  const perConn = (r: ScaleResult) => (r.openSeconds + r.closeSeconds) / r.connections;
+  const flat = (x: number) => `${x.toFixed(2)}x`;
+  const cells: string[][] = [];
+  for (const r of runs) {
+    const n = r.connections.toLocaleString('en');
+    const heapMet = r.heapPerConnectionBytes <= 2048;
+    cells.push([
+      'heap per idle connection',
+      n,
+      `${Math.round(r.heapPerConnectionBytes)} B`,
+      flat(r.heapPerConnectionBytes / base.heapPerConnectionBytes),
+      '-',
+      '<= 2 KiB',
+      metCell(heapMet),
+    ]);
+    cells.push([
+      'accepts per second',
+      n,
+      Math.round(r.acceptsPerSecond).toLocaleString('en'),
+      flat(base.acceptsPerSecond / r.acceptsPerSecond),
+      flat(r.acceptsPerSecond / nodeAcceptsPerSecond),
+      '-',
+      '',
+    ]);
+    const total = r.openSeconds + r.closeSeconds;
+    const timed = r.connections === 100_000;
+    cells.push([
+      'open + close all, seconds',
+      n,
+      `${r.openSeconds.toFixed(2)} + ${r.closeSeconds.toFixed(2)}`,
+      flat(perConn(r) / perConn(base)),
+      '-',
+      timed ? '< 5 s for 100,000' : '-',
+      timed ? metCell(total < 5) : '',
+    ]);
+  }
+  console.log(
+    `\nscale (cost per connection vs 1,000: 1.00x is flat; node net accepts ${Math.round(nodeAcceptsPerSecond).toLocaleString('en')}/s for 1,000 over loopback)`,
+  );
+  printTable(['figure', 'connections', 'value', 'per conn vs 1,000', 'vs node', 'target', ''], cells, [0, 5]);
+}
+
 const rows = await measure();
-print(rows);
+printBulk(rows);
+const scale = await measureScale();
+printScale(scale);
+const { code: _, ...bundle } = await bundleSize();
+console.log('\nbrowser bundle of the core (src/browser.ts, esbuild, minified, ESM)');
+printTable(
+  ['minified', 'gzipped', 'target', '', 'Node built-ins'],
+  [
+    [
+      `${(bundle.minifiedBytes / 1000).toFixed(1)} KB`,
+      `${(bundle.gzippedBytes / 1000).toFixed(1)} KB`,
+      '<= 120 KB gzipped',
+      metCell(bundle.gzippedBytes <= 120_000),
+      bundle.nodeImports.length === 0 ? 'none' : bundle.nodeImports.join(', '),
+    ],
+  ],
+  [2, 4],
+);
 if (gc === undefined) console.warn('(run with --expose-gc, as `npm run bench` does, for steadier figures)');
 if (jsonFile !== undefined) {
-  writeFileSync(jsonFile, `${JSON.stringify({ node: process.version, quick, rows }, null, 2)}\n`);
+  const report = { node: process.version, quick, rows, scale, bundle };
+  writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${jsonFile}`);
+}
+if (bundle.nodeImports.length > 0) {
+  console.error('error: Node built-ins reached the browser bundle of the core');
+  process.exit(1);
 }
