@@ -5,6 +5,8 @@
  *    and 65520, 1 and 8 flows, against Node's own `net` over the kernel's loopback measured in the
  *    same run with the same byte count. Wall-clock throughput (payload bytes / real seconds,
  *    connection setup included on both sides), with the ratio stack / loopback.
+ * 2-4. Over TAP (bench/over-tap.ts, needs root and /dev/net/tun): TCP bulk, ping RTT, TCP_RR and
+ *    UDP datagram rates of `netstack up` against the kernel, beside kernel to kernel over veth.
  * 5. Scale: 1,000, 10,000 and 100,000 concurrent connections (bench/scale.ts): heap per idle
  *    connection, accepts per second (against Node's net accepting 1,000 over loopback), time to
  *    open and close them all; and each figure per connection relative to the 1,000 row.
@@ -17,6 +19,7 @@ import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { bundleSize } from './bundle.ts';
 import { CHUNK, shares, simBulk, twoStacks } from './lib.ts';
+import { measureOverTap, printOverTap } from './over-tap.ts';
 import { loopbackAccepts, type ScaleResult, simScale } from './scale.ts';
 
 const args = process.argv.slice(2);
@@ -206,6 +209,8 @@ const rows = await measure();
 printBulk(rows);
 const scale = await measureScale();
 printScale(scale);
+const overTap = await measureOverTap(quick);
+printOverTap(overTap);
 const { code: _, ...bundle } = await bundleSize();
 console.log('\nbrowser bundle of the core (src/browser.ts, esbuild, minified, ESM)');
 printTable(
@@ -223,7 +228,7 @@ printTable(
 );
 if (gc === undefined) console.warn('(run with --expose-gc, as `npm run bench` does, for steadier figures)');
 if (jsonFile !== undefined) {
-  const report = { node: process.version, quick, rows, scale, bundle };
+  const report = { node: process.version, quick, rows, scale, overTap, bundle };
   writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${jsonFile}`);
 }
