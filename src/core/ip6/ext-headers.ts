@@ -49,7 +49,15 @@ export interface ParameterProblem {
 
 export type ExtVerdict =
   /** The upper-layer protocol starts at `offset`; `nextHeaderAt` is where its number was found. */
-  | { kind: 'upper'; protocol: number; offset: number; nextHeaderAt: number; routerAlert: number | undefined }
+  /** `atomicFragment`: an atomic fragment's Fragment header was passed on the way (RFC 6946). */
+  | {
+      kind: 'upper';
+      protocol: number;
+      offset: number;
+      nextHeaderAt: number;
+      routerAlert: number | undefined;
+      atomicFragment: boolean;
+    }
   /** A fragment to reassemble: its header is at `headerAt`, its data from `headerAt + 8`. */
   | { kind: 'fragment'; fragment: FragmentHeaderRepr; headerAt: number; routerAlert: number | undefined }
   | { kind: 'drop'; reason: ExtDropReason; problem?: ParameterProblem };
@@ -63,9 +71,10 @@ export function processExtensionHeaders(packet: Uint8Array, multicast: boolean):
   let nextHeaderAt = FIXED_NEXT_HEADER;
   let offset = IPV6_HEADER_LEN;
   let routerAlert: number | undefined;
+  let atomicFragment = false;
   for (let count = 0; ; count++) {
     if (type !== NH_HOP_BY_HOP && type !== NH_DEST_OPTS && type !== NH_ROUTING && type !== NH_FRAGMENT) {
-      return { kind: 'upper', protocol: type, offset, nextHeaderAt, routerAlert };
+      return { kind: 'upper', protocol: type, offset, nextHeaderAt, routerAlert, atomicFragment };
     }
     if (count === MAX_EXT_HEADERS) return { kind: 'drop', reason: 'too-many-headers' };
     // RFC 8200 4.3: Hop-by-Hop options only immediately after the fixed header; elsewhere the
@@ -107,6 +116,7 @@ export function processExtensionHeaders(packet: Uint8Array, multicast: boolean):
         if (fragment.value.offset !== 0 || fragment.value.more) {
           return { kind: 'fragment', fragment: fragment.value, headerAt: offset, routerAlert };
         }
+        atomicFragment = true;
       }
     }
     nextHeaderAt = offset;

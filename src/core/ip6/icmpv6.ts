@@ -277,10 +277,7 @@ export class Icmpv6Layer implements Ipv6Protocol {
         extra.evenToMulticast === true);
     if (ipv6IsMulticast(dst) && !allowedToMulticast) return;
     if (this.quotesErrorOrRedirect(original)) return;
-    if (!this.errorLimit.take(this.stack.now())) {
-      this.rateLimited.value++;
-      return;
-    }
+    if (!this.takeErrorToken()) return;
     // RFC 4443 2.2: from the address the packet was sent to when it is ours, else the best source.
     const path = this.ip.route(src, this.ip.isLocal(dst) ? { src: dst } : {});
     if (typeof path === 'string') return;
@@ -296,6 +293,13 @@ export class Icmpv6Layer implements Ipv6Protocol {
     this.errorsSent.value++;
     this.stack.counters.add(`icmpv6.tx.type-${type}-code-${code}`);
     this.ip.send(path, { dst: src, nextHeader: IP_PROTOCOL_ICMPV6 }, pb);
+  }
+
+  /** RFC 4443 2.4 (f): one token of the error rate limit (redirects share it), counted when none is left. */
+  takeErrorToken(): boolean {
+    if (this.errorLimit.take(this.stack.now())) return true;
+    this.rateLimited.value++;
+    return false;
   }
 
   /** RFC 4443 2.4 (e.1), (e.2): the packet is an ICMPv6 error or a Redirect. */

@@ -1,8 +1,9 @@
 /**
  * The IPv6 layer (RFC 8200, RFC 4291, RFC 4861/4862 for the host side): addresses with DAD and
  * lifetimes, routes, receive validation with extension header processing, local delivery,
- * forwarding (hop limit, ICMPv6 errors, never fragmenting: RFC 8200 5), fragmentation at the
- * source and reassembly (RFC 8200 4.5, RFC 5722, RFC 8021), multicast groups, path MTUs.
+ * forwarding (hop limit, ICMPv6 errors, redirects: RFC 4861 8.2, never fragmenting: RFC 8200 5),
+ * fragmentation at the source and reassembly (RFC 8200 4.5, RFC 5722, RFC 8021; no Neighbor
+ * Discovery from fragments: RFC 6980), multicast groups, path MTUs.
  *
  * The host model is the weak one, as in Linux: a packet for any of our addresses is accepted on
  * any interface. The API mirrors `Ipv4Layer` (`route`, `send`, `register`, `joinGroup`, ...).
@@ -23,7 +24,10 @@ import {
   ICMPV6_DEST_UNREACHABLE,
   ICMPV6_PACKET_TOO_BIG,
   ICMPV6_PARAMETER_PROBLEM,
+  ICMPV6_REDIRECT,
+  ICMPV6_ROUTER_SOLICITATION,
   ICMPV6_TIME_EXCEEDED,
+  IP_PROTOCOL_ICMPV6,
   PARAM_ERRONEOUS_FIELD,
   PARAM_INCOMPLETE_CHAIN,
   PARAM_UNRECOGNIZED_NEXT_HEADER,
@@ -77,6 +81,7 @@ import type {
 import { MldLayer } from './mld.ts';
 import { Ndp } from './ndp.ts';
 import { PathMtuCache } from './pmtu.ts';
+import { RedirectSender } from './redirect.ts';
 import { type AdvertiserConfig, RouterAdvertiser } from './router-advertiser.ts';
 import { RouterDiscovery } from './router-discovery.ts';
 import { type Ipv6Route, Ipv6RouteTable } from './routing6.ts';
@@ -100,6 +105,7 @@ export type Ipv6DropReason =
   | 'fragment-length'
   | 'fragment-too-big'
   | 'incomplete-chain'
+  | 'fragmented-nd'
   | ExtVerdictDrop;
 type ExtVerdictDrop = Extract<ExtVerdict, { kind: 'drop' }>['reason'];
 
@@ -150,6 +156,7 @@ export class Ipv6Layer {
   readonly routerDiscovery: RouterDiscovery;
   readonly slaac: Slaac;
   readonly pmtu: PathMtuCache;
+  readonly redirects: RedirectSender;
   defaultHopLimit = DEFAULT_HOP_LIMIT;
   /** RFC 4862 5.1 DupAddrDetectTransmits (0 turns DAD off). */
   dupAddrDetectTransmits = 1;
@@ -225,6 +232,7 @@ export class Ipv6Layer {
     this.mld = new MldLayer(stack, this);
     this.routerDiscovery = new RouterDiscovery(stack, this, options.routerSolicitations ?? 'rfc4861');
     this.slaac = new Slaac(stack, this, options.stableSecret);
+    this.redirects = new RedirectSender(stack, this);
     this.addresses.onAdded.push((a) => this.addressAdded(a));
     this.addresses.onRemoved.push((a) => this.addressRemoved(a));
   }
@@ -488,7 +496,7 @@ export class Ipv6Layer {
         this.drops.drop('tentative-destination');
         return;
       } else if (this.forwardingOn && linkKind === 'unicast' && !lo) {
-        this.forward(ip);
+        this.forward(iface, ip);
         return;
       } else {
         this.drops.drop('not-for-us');
@@ -498,7 +506,8 @@ export class Ipv6Layer {
     this.process(iface, ip, kind);
   }
 
-  private process(iface: NetworkInterface, ip: Ipv6View, kind: Ipv6DeliveryKind): void {
+  /** `fragmented`: `ip` was reassembled from fragments. */
+  private process(iface: NetworkInterface, ip: Ipv6View, kind: Ipv6DeliveryKind, fragmented = false): void {
     const verdict = processExtensionHeaders(ip.bytes, kind === 'multicast');
     switch (verdict.kind) {
       case 'drop':
@@ -514,7 +523,7 @@ export class Ipv6Layer {
         this.reassemble(iface, ip, verdict, kind);
         return;
       case 'upper':
-        this.deliver(iface, ip, verdict, kind);
+        this.deliver(iface, ip, verdict, kind, fragmented);
     }
   }
 
@@ -523,6 +532,7 @@ export class Ipv6Layer {
     ip: Ipv6View,
     v: Extract<ExtVerdict, { kind: 'upper' }>,
     kind: Ipv6DeliveryKind,
+    fragmented: boolean,
   ): void {
     if (v.protocol === NH_NO_NEXT_HEADER) {
       this.drops.drop('no-next-header');
@@ -535,6 +545,16 @@ export class Ipv6Layer {
       this.icmp.sendError(ip, ICMPV6_PARAMETER_PROBLEM, PARAM_UNRECOGNIZED_NEXT_HEADER, {
         pointer: v.nextHeaderAt,
       });
+      return;
+    }
+    // RFC 6980 5: Neighbor Discovery in a packet that had a Fragment header is silently ignored
+    // (SEND's CPS and CPA, types 148 and 149, are not covered).
+    if (
+      (fragmented || v.atomicFragment) &&
+      v.protocol === IP_PROTOCOL_ICMPV6 &&
+      isNeighborDiscovery(ip.bytes[v.offset])
+    ) {
+      this.drops.drop('fragmented-nd');
       return;
     }
     this.rxDelivered.value++;
@@ -585,12 +605,12 @@ export class Ipv6Layer {
     const whole = this.reassembler.insert(key, f.offset, f.more, data, ip.bytes.subarray(0, dataAt));
     if (whole === undefined) return;
     this.reassembled.value++;
-    this.process(iface, new Ipv6View(rebuild(whole.firstHeader, whole.payload)), kind);
+    this.process(iface, new Ipv6View(rebuild(whole.firstHeader, whole.payload)), kind, true);
   }
 
   // ---- forwarding (RFC 8200, RFC 4443 errors) ----
 
-  private forward(ip: Ipv6View): void {
+  private forward(iface: NetworkInterface, ip: Ipv6View): void {
     const src = ip.srcBytes;
     const dst = ip.dstBytes;
     if (ipv6IsUnspecified(src)) {
@@ -622,6 +642,8 @@ export class Ipv6Layer {
       this.icmp.sendError(ip, ICMPV6_PACKET_TOO_BIG, 0, { mtu });
       return;
     }
+    // RFC 4861 8.2: back out of the link it came from: tell the sender, and forward it anyway.
+    if (hop.iface === iface) this.redirects.consider(iface, ip, hop);
     const pb = PacketBuffer.from(ip.bytes, MAX_HEADROOM);
     pb.buf[pb.start + 7]!--;
     this.forwarded.value++;
@@ -815,6 +837,11 @@ export class Ipv6Layer {
 }
 
 const FOREVER = { valid: Number.POSITIVE_INFINITY, preferred: Number.POSITIVE_INFINITY };
+
+/** ICMPv6 types 133 to 137: RS, RA, NS, NA, Redirect (RFC 4861 4). */
+function isNeighborDiscovery(type: number | undefined): boolean {
+  return type !== undefined && type >= ICMPV6_ROUTER_SOLICITATION && type <= ICMPV6_REDIRECT;
+}
 
 function equal16(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < 16; i++) if (a[i] !== b[i]) return false;
