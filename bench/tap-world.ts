@@ -12,6 +12,7 @@ import { NetnsHarness, type NsProcess, waitFor } from '../test/helpers/netns.ts'
 import {
   cliInteropSkipReason,
   disableIpv6,
+  kernelTap,
   type NetstackProcess,
   NetstackRunner,
 } from '../test/helpers/netstack-cli.ts';
@@ -20,8 +21,13 @@ export const STACK = '10.251.0.2';
 export const KERNEL_TAP = '10.251.0.1';
 export const VETH_LOCAL = '10.252.0.1';
 export const VETH_PEER = '10.252.0.2';
-/** The Python peers (TCP_RR client, echo server): bench/tap-peer.py. */
-export const PEER_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'tap-peer.py');
+/** The stack of bench/tap-udp.ts (UDP source and sink) on a TAP of its own, and the kernel there. */
+export const STACK_UDP = '10.253.0.2';
+export const KERNEL_UDP = '10.253.0.1';
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** The Python peers (TCP_RR client, echo server, UDP sender and sink): bench/tap-peer.py. */
+export const PEER_SCRIPT = join(HERE, 'tap-peer.py');
+export const UDP_SCRIPT = join(HERE, 'tap-udp.ts');
 
 /** Why the over-TAP rows cannot run here (root, /dev/net/tun, the addon, the tools), or undefined. */
 export function tapSkipReason(tools: readonly string[]): string | undefined {
@@ -36,6 +42,8 @@ export class TapWorld {
     readonly peer: string,
     readonly tap: string,
     readonly up: NetstackProcess,
+    /** A persistent TAP (kernel side KERNEL_UDP) that each bench/tap-udp.ts run attaches to. */
+    readonly udpTap: string,
     private readonly onSignal: () => void,
   ) {}
 
@@ -69,7 +77,8 @@ export class TapWorld {
       ]);
       await up.ready();
       await netns.exec(local, 'ip', ['addr', 'add', `${KERNEL_TAP}/24`, 'dev', tap]);
-      return new TapWorld(netns, runner, local, peer, tap, up, onSignal);
+      const udpTap = await kernelTap(netns, local, `${KERNEL_UDP}/24`);
+      return new TapWorld(netns, runner, local, peer, tap, up, udpTap, onSignal);
     } catch (e) {
       await runner.cleanup();
       await netns.cleanup();
