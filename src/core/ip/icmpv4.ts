@@ -10,6 +10,7 @@ import {
   ICMPV4_ECHO_REPLY,
   ICMPV4_ECHO_REQUEST,
   ICMPV4_PARAMETER_PROBLEM,
+  ICMPV4_REDIRECT,
   ICMPV4_TIME_EXCEEDED,
   Icmpv4View,
   icmpv4IsError,
@@ -148,7 +149,7 @@ export class Icmpv4Layer implements Ipv4Protocol {
     original: Ipv4View,
     type: number,
     code: number,
-    extra: { mtu?: number; pointer?: number } = {},
+    extra: { mtu?: number; pointer?: number; gateway?: Ipv4Addr } = {},
   ): void {
     const src = original.src;
     const dst = original.dst;
@@ -174,6 +175,8 @@ export class Icmpv4Layer implements Ipv4Protocol {
       emitIcmpv4(pb, { type: 'time-exceeded', code, original: quote });
     } else if (type === ICMPV4_PARAMETER_PROBLEM) {
       emitIcmpv4(pb, { type: 'parameter-problem', code, pointer: extra.pointer ?? 0, original: quote });
+    } else if (type === ICMPV4_REDIRECT) {
+      emitIcmpv4(pb, { type: 'redirect', code, gateway: extra.gateway ?? 0, original: quote });
     } else {
       throw new RangeError(`ICMP error type ${type}`);
     }

@@ -20,6 +20,7 @@ import { ETHERTYPE_IPV4 } from '../../wire/ethernet.ts';
 import {
   ICMPV4_DEST_UNREACHABLE,
   ICMPV4_PARAMETER_PROBLEM,
+  ICMPV4_REDIRECT,
   ICMPV4_TIME_EXCEEDED,
   TIME_EXCEEDED_REASSEMBLY,
   TIME_EXCEEDED_TTL,
@@ -38,6 +39,9 @@ import { Ipv4IdGenerator } from './ip-id.ts';
 import type { DeliveryKind, Ipv4Path, Ipv4Protocol, Ipv4SendError, Ipv4SendParams } from './ipv4-types.ts';
 import { Reassembler, type ReassemblyDropReason } from './reassembly.ts';
 import { Ipv4RouteTable } from './routing.ts';
+
+/** RFC 792: Redirect code 1, for the host. */
+const REDIRECT_HOST = 1;
 
 export interface Ipv4InterfaceAddress {
   readonly addr: Ipv4Addr;
@@ -278,7 +282,7 @@ export class Ipv4Layer {
       }
     }
     if (kind === 'forward') {
-      this.forward(ip);
+      this.forward(iface, ip);
       return;
     }
     if (ip.moreFragments || ip.fragmentOffset !== 0) {
@@ -318,7 +322,7 @@ export class Ipv4Layer {
 
   // ---- forwarding (RFC 1812 5.2-5.3) ----
 
-  private forward(ip: Ipv4View): void {
+  private forward(iface: NetworkInterface, ip: Ipv4View): void {
     const dst = ip.dst;
     // RFC 1812 5.3.7: never forward to or from 0/8 or Class E (240/4; 127/8 is already refused
     // as martian), nor link-local 169.254/16 (RFC 3927 2.7); RFC 2644: directed broadcasts to our
@@ -349,6 +353,14 @@ export class Ipv4Layer {
       this.drops.drop('mtu-too-small');
       return;
     }
+    // RFC 1812 5.2.7.2: back out of the interface it came from, the source and the next hop on
+    // one subnet, no options (no source route): redirect the sender (host redirect), forward anyway.
+    if (
+      hop.iface === iface &&
+      ip.headerLength === IPV4_HEADER_LEN &&
+      this.oneSubnet(iface, ip.src, hop.nextHop)
+    )
+      this.stack.icmpv4.sendError(ip, ICMPV4_REDIRECT, REDIRECT_HOST, { gateway: hop.nextHop });
     // The received bytes belong to the binding: forward a copy with headroom for the new link header.
     const pb = PacketBuffer.from(ip.bytes.subarray(0, length), MAX_HEADROOM);
     decrementIpv4Ttl(pb.bytes());
@@ -359,6 +371,14 @@ export class Ipv4Layer {
     }
     const copy = new Ipv4View(pb.bytes());
     this.fragmentAndSend(hop.iface, hop.nextHop, copy, hop.iface.mtu, false);
+  }
+
+  /** True when `a` and `b` are both in the subnet of one address of `iface`. */
+  private oneSubnet(iface: NetworkInterface, a: Ipv4Addr, b: Ipv4Addr): boolean {
+    return this.listAddresses(iface).some((x) => {
+      const mask = ipv4Mask(x.prefixLen);
+      return ((x.addr ^ a) & mask) === 0 && ((x.addr ^ b) & mask) === 0;
+    });
   }
 
   // ---- send ----
