@@ -6,6 +6,9 @@
                                           prints {"transactions": N, "seconds": S}
   tap-peer.py echo-server ADDR PORT       a TCP echo server (the kernel reference for rr); prints
                                           "ready" once it listens, serves until killed
+  tap-peer.py tcp-send HOST PORT SECONDS  TCP bulk to a discard server, then FIN and wait for its
+                                          close; prints {"bytes": N, "seconds": S}
+  tap-peer.py tcp-recv HOST PORT SECONDS  TCP bulk from a chargen server; prints {"bytes": N, "seconds": S}
   tap-peer.py udp-send HOST PORT SIZE SECONDS
                                           sends SIZE-byte datagrams as fast as the socket takes them;
                                           prints {"sent": N, "seconds": S}
@@ -62,6 +65,38 @@ def echo_server(addr: str, port: int) -> None:
         threading.Thread(target=echo_connection, args=(c,), daemon=True).start()
 
 
+def tcp_send(host: str, port: int, seconds: float) -> None:
+    s = socket.create_connection((host, port))
+    chunk = bytes(256 * 1024)
+    n = 0
+    t0 = time.perf_counter()
+    deadline = t0 + seconds
+    while time.perf_counter() < deadline:
+        s.sendall(chunk)
+        n += len(chunk)
+    # Everything counted has arrived once the server, having read to our FIN, closes too.
+    s.shutdown(socket.SHUT_WR)
+    s.settimeout(30)
+    while s.recv(65536):
+        pass
+    print(json.dumps({"bytes": n, "seconds": time.perf_counter() - t0}), flush=True)
+
+
+def tcp_recv(host: str, port: int, seconds: float) -> None:
+    s = socket.create_connection((host, port))
+    buf = bytearray(256 * 1024)
+    n = 0
+    t0 = time.perf_counter()
+    deadline = t0 + seconds
+    while time.perf_counter() < deadline:
+        got = s.recv_into(buf)
+        if not got:
+            raise SystemExit("tcp-recv: the server closed the connection")
+        n += got
+    print(json.dumps({"bytes": n, "seconds": time.perf_counter() - t0}), flush=True)
+    s.close()
+
+
 def udp_send(host: str, port: int, size: int, seconds: float) -> None:
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     s.connect((host, port))
@@ -110,6 +145,10 @@ def main() -> None:
         rr(args[0], int(args[1]), float(args[2]))
     elif command == "echo-server":
         echo_server(args[0], int(args[1]))
+    elif command == "tcp-send":
+        tcp_send(args[0], int(args[1]), float(args[2]))
+    elif command == "tcp-recv":
+        tcp_recv(args[0], int(args[1]), float(args[2]))
     elif command == "udp-send":
         udp_send(args[0], int(args[1]), int(args[2]), float(args[3]))
     elif command == "udp-sink":
