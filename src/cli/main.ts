@@ -5,6 +5,7 @@
 import { type FlagSpec, formatFlags, parseArgs, UsageError } from './args.ts';
 import { runDemo } from './demo.ts';
 import { fetchFlags, runFetch } from './fetch.ts';
+import { iperf3Flags, runIperf3 } from './iperf3.ts';
 import { ncFlags, runNc } from './nc.ts';
 import { pingFlags, runPing } from './ping.ts';
 import { runUp, upFlags } from './up.ts';
@@ -86,6 +87,13 @@ const commands: Record<
     usage: 'netstack fetch [--tap NAME --ipv4 ADDR/LEN ...] http://ADDR[:PORT]/PATH [-o FILE]',
     flags: fetchFlags,
     run: runFetch,
+  },
+  iperf3: {
+    summary: 'measure TCP throughput with the iperf3 protocol (against iperf3 or netstack iperf3)',
+    usage:
+      'netstack iperf3 -s [-p PORT] [--one-off] [...] | netstack iperf3 -c HOST [-R] [-P N] [-t SECONDS] [--json] [...]',
+    flags: iperf3Flags,
+    run: runIperf3,
   },
 };
 
