@@ -1,6 +1,9 @@
 /**
  * Runs the core on Node.js's real clock: a monotonic clock from `performance.now()`, one Node
  * timer armed at the earliest deadline of the stack's timer queue, and cryptographic randomness.
+ * A deadline already due (the stack defers work "to now", e.g. waking a reader) runs from
+ * `setImmediate`: Node clamps `setTimeout(fn, 0)` to 1 ms, which cost every request/response
+ * turn a millisecond.
  */
 import { performance } from 'node:perf_hooks';
 import type { Environment } from '../../core/environment.ts';
@@ -18,7 +21,8 @@ export class NodeEnvironment implements Environment {
   readonly clock: Clock = { now: () => performance.now() };
   readonly timers = new TimerQueue();
   readonly rng: Rng;
-  private handle: NodeJS.Timeout | undefined;
+  private timeout: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private armedFor = Number.POSITIVE_INFINITY;
   private readonly ref: boolean;
   private closed = false;
@@ -34,17 +38,29 @@ export class NodeEnvironment implements Environment {
     if (this.closed) return;
     const deadline = this.timers.nextDeadline();
     if (deadline === this.armedFor) return;
-    if (this.handle !== undefined) clearTimeout(this.handle);
-    this.handle = undefined;
+    this.disarm();
     this.armedFor = deadline;
     if (!Number.isFinite(deadline)) return;
-    const delay = Math.max(0, deadline - this.clock.now());
-    this.handle = setTimeout(() => this.fire(), Math.ceil(delay));
-    if (!this.ref) this.handle.unref();
+    const delay = deadline - this.clock.now();
+    if (delay <= 0) {
+      this.immediate = setImmediate(() => this.fire());
+      if (!this.ref) this.immediate.unref();
+    } else {
+      this.timeout = setTimeout(() => this.fire(), Math.ceil(delay));
+      if (!this.ref) this.timeout.unref();
+    }
+  }
+
+  private disarm(): void {
+    if (this.timeout !== undefined) clearTimeout(this.timeout);
+    if (this.immediate !== undefined) clearImmediate(this.immediate);
+    this.timeout = undefined;
+    this.immediate = undefined;
   }
 
   private fire(): void {
-    this.handle = undefined;
+    this.timeout = undefined;
+    this.immediate = undefined;
     this.armedFor = Number.POSITIVE_INFINITY;
     this.timers.runDue(this.clock.now());
     this.arm();
@@ -53,7 +69,6 @@ export class NodeEnvironment implements Environment {
   /** Stops the Node timer; pending stack timers no longer run. */
   close(): void {
     this.closed = true;
-    if (this.handle !== undefined) clearTimeout(this.handle);
-    this.handle = undefined;
+    this.disarm();
   }
 }
