@@ -1,7 +1,7 @@
 /**
  * Small servers `netstack up --serve` runs on the stack: echo (RFC 862, port 7) and discard
- * (RFC 863, port 9) over UDP and TCP, chargen (RFC 864, port 19) and http (port 80, see
- * src/apps/http/server.ts) over TCP. A service says what it does once per transport: with a
+ * (RFC 863, port 9) over UDP and TCP, chargen (RFC 864, port 19), http (port 80, see
+ * src/apps/http/server.ts) and iperf3 (port 5201, see src/apps/iperf3/server.ts) over TCP. A service says what it does once per transport: with a
  * datagram (`udp`) or with a connection (`tcp`); each transport runs that behaviour over its own
  * sockets.
  *
@@ -11,6 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { HttpServer } from '../apps/http/server.ts';
+import { Iperf3Server } from '../apps/iperf3/server.ts';
 import { SocketWriter } from '../apps/socket-writer.ts';
 import type { Stack } from '../core/stack.ts';
 import type { TcpSocket } from '../core/tcp/tcp-socket.ts';
@@ -69,6 +70,14 @@ export const SERVICES: Record<string, ServiceSpec> = {
         },
         counterPrefix: prefix,
       });
+      return (socket, done) => server.serve(socket, done);
+    },
+  },
+  iperf3: {
+    port: 5201,
+    help: 'iperf3 server (TCP tests, -R, -P; see netstack iperf3)',
+    tcp: (stack, prefix) => {
+      const server = new Iperf3Server(stack, { counterPrefix: prefix });
       return (socket, done) => server.serve(socket, done);
     },
   },
