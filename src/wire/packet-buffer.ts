@@ -8,15 +8,21 @@
  */
 export class PacketBuffer {
   readonly buf: Uint8Array;
-  readonly view: DataView;
   start: number;
   end: number;
+  /** Made on first use: most packets never need one (one allocation less per packet). */
+  private dataView: DataView | undefined;
 
   constructor(buf: Uint8Array, start: number, end: number) {
     this.buf = buf;
-    this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     this.start = start;
     this.end = end;
+  }
+
+  /** A DataView over the whole of `buf`. */
+  get view(): DataView {
+    this.dataView ??= new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    return this.dataView;
   }
 
   /** A buffer of `headroom + payloadLength` bytes whose payload area starts after the headroom. */

@@ -61,6 +61,39 @@ describe('Internet checksum (RFC 1071, RFC 1624)', () => {
     );
   });
 
+  test('any range, aligned or not, at any byte offset of its buffer: the plain word-by-word sum', () => {
+    // The reference: RFC 1071 4.1's loop over big-endian words, with the accumulator.
+    const reference = (buf: Uint8Array, start: number, end: number, acc: number) => {
+      let sum = acc;
+      for (let i = start; i < end; i += 2) sum += (buf[i]! << 8) | (i + 1 < end ? buf[i + 1]! : 0);
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      return sum;
+    };
+    const fold = (x: number) => {
+      let sum = x;
+      while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+      return sum;
+    };
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ minLength: 0, maxLength: 3000, size: 'max' }),
+        fc.nat(3),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 0, max: 0x1fffe }),
+        (bytes, shift, a, b, acc) => {
+          // Copy at `shift` bytes into a larger buffer, so byteOffset is odd or even.
+          const buf = new Uint8Array(bytes.length + shift).subarray(shift);
+          buf.set(bytes);
+          const start = bytes.length === 0 ? 0 : a % bytes.length;
+          const end = start + (bytes.length === 0 ? 0 : b % (bytes.length - start + 1));
+          assert.equal(fold(sumBytes(buf, start, end, acc)), reference(buf, start, end, acc));
+        },
+      ),
+      { numRuns: RUNS },
+    );
+  });
+
   test('RFC 1624 4: the example update gives 0000 (eqn. 3), not ffff', () => {
     assert.equal(updateChecksum16(0xdd2f, 0x5555, 0x3285), 0x0000);
   });
