@@ -6,7 +6,9 @@
  */
 import { type FlagSpec, parseArgs, UsageError } from './args.ts';
 import { dhcpFlags, parseDhcpOptions, startDhcp } from './dhcp.ts';
+import { dhcp6Flags, parseDhcp6Options, startDhcp6 } from './dhcp6.ts';
 import { interfaceFlags, parseInterfaceOptions, Session, untilSignal } from './interface-options.ts';
+import { dnsChangeReporter, feedRaDns } from './ipv6-dns.ts';
 import { ipv6UpFlags, parseIpv6RouterPlan, startIpv6 } from './ipv6-options.ts';
 import { describeServices, SERVICES, startServices } from './services.ts';
 
@@ -23,6 +25,7 @@ export const upFlags: Record<string, FlagSpec> = {
   },
   ...ipv6UpFlags,
   ...dhcpFlags,
+  ...dhcp6Flags,
 };
 
 export async function runUp(argv: string[]): Promise<number> {
@@ -32,6 +35,7 @@ export async function runUp(argv: string[]): Promise<number> {
   if (config.devices.length === 0) throw new UsageError('needs a device: --tap NAME or --tun NAME');
   const serve = parseServiceList(args.flags.serve as string | undefined);
   const dhcpPlan = parseDhcpOptions(args, config);
+  const dhcp6Plan = parseDhcp6Options(args, config);
   const ipv6Plan = parseIpv6RouterPlan(
     args,
     config.devices.map((d) => d.ipv6),
@@ -47,6 +51,10 @@ export async function runUp(argv: string[]): Promise<number> {
     const signalled = untilSignal();
     const ifaces = session.devices.map((d) => d.iface);
     const forward = args.flags.forward === true;
+    // RFC 8106 name servers of advertisements, and DHCPv6 (listening to advertisements from the start).
+    const dns = dnsChangeReporter(session);
+    const stopRaDns = session.stack.run(() => feedRaDns(session.stack, ifaces, dns.changed));
+    const dhcp6 = startDhcp6(session, dhcp6Plan, dns.changed);
     const ipv6 = await Promise.race([startIpv6(session.stack, ifaces, ipv6Plan, forward), session.failed]);
     session.ready(
       {
@@ -54,17 +62,22 @@ export async function runUp(argv: string[]): Promise<number> {
         forwarding: session.stack.ipv4.forwarding,
         ...(dhcpPlan.clients.length > 0 || dhcpPlan.server !== undefined ? { dhcp: dhcp.info() } : {}),
         ...ipv6.info,
+        ...(dhcp6Plan.clients.length > 0 ? { dhcp6: dhcp6.info() } : {}),
       },
       [
         ...(described.length > 0 ? [`  serving ${described.join(', ')}`] : []),
         ...(session.stack.ipv4.forwarding ? ['  forwarding IPv4 between the interfaces'] : []),
         ...ipv6.text,
+        ...dhcp6.text(),
       ],
     );
     ipv6.watch((name, fields, text) => session.event(name, fields, text));
+    dns.arm();
     const signal = await Promise.race([signalled, session.failed]);
     session.event('stopping', { signal }, () => `stopping (${signal})`);
     dhcp.stop();
+    dhcp6.stop();
+    stopRaDns();
     ipv6.stop();
     for (const s of services) s.close();
     session.closeAndReport();
