@@ -1,13 +1,18 @@
 /**
- * `stack.dgram`: Node's `dgram` module over the stack's UDP sockets. `createSocket('udp4')` gives
- * a `Socket` that behaves as `dgram.Socket` does on Linux: the same events ('listening',
+ * `stack.dgram`: Node's `dgram` module over the stack's UDP sockets. `createSocket('udp4')` and
+ * `createSocket('udp6')` give a `Socket` that behaves as `dgram.Socket` does on Linux: the same events ('listening',
  * 'message' with rinfo, 'connect', 'close', 'error'), the same argument forms and validation,
  * the same errors (Node's `ERR_*` and libuv-style system errors with `errno`, `code`, `syscall`,
  * `address`, `port`), and the same asynchrony (events and callbacks come on a later turn, here a
  * zero-delay stack timer). Host names are resolved with the stack's own resolver (`stack.dns`).
  *
+ * A 'udp6' socket binds to `::` by default and is dual-stack unless `ipv6Only` (IPv4 peers are
+ * `::ffff:a.b.c.d`); a zone names an interface (`fe80::1%eth0`), and link-local addresses are
+ * given with their zone, as libuv gives them; `setTTL`/`setMulticastTTL` set the hop limits; an
+ * interface is named by its scope (`'::%eth0'`) in `setMulticastInterface` and memberships.
+ *
  * Differences, by necessity:
- * - 'udp6' throws EAFNOSUPPORT until the stack has IPv6 UDP.
+ * - 'udp6' throws EAFNOSUPPORT on a stack made without IPv6.
  * - `ref`/`unref` do nothing: what keeps a process alive is the environment (NodeEnvironment's
  *   `ref` option), not a socket.
  * - Options set on a closed socket throw ERR_SOCKET_DGRAM_NOT_RUNNING (Node throws a TypeError
@@ -16,11 +21,14 @@
  */
 import { EventEmitter } from 'node:events';
 import type { NetworkInterface } from '../core/device/interface.ts';
+import { errno } from '../core/errno.ts';
+import { type IpAddr, type IpFamily, v4Mapped } from '../core/ip-address.ts';
 import type { Stack } from '../core/stack.ts';
 import type { UdpSocket } from '../core/udp/udp-socket.ts';
-import { type Ipv4Addr, ipv4ToString, parseIpv4 } from '../wire/address.ts';
+import { type Ipv4Addr, parseIpv4 } from '../wire/address.ts';
 import { Deferred } from './deferred.ts';
 import { codeOf, invalidArgType, nodeError, nodeSystemError, systemError } from './errors.ts';
+import { bindScoped, formatScoped, isIpLiteral, parseScoped, type ScopedAddr } from './scoped-address.ts';
 
 export type SocketType = 'udp4' | 'udp6';
 
@@ -110,7 +118,10 @@ function sliceBuffer(buffer: unknown, offset: unknown, length: unknown): Buffer 
 export class Socket extends EventEmitter {
   readonly type: SocketType;
   /** The stack's socket; undefined once closed (Node's null handle). */
-  private handle: UdpSocket | undefined;
+  private handle: UdpSocket<IpAddr> | undefined;
+  private readonly family: IpFamily;
+  /** The interface of a connected link-local peer (its zone). */
+  private peerScope: NetworkInterface | undefined;
   private bindState: 'unbound' | 'binding' | 'bound' = 'unbound';
   private connectState: 'disconnected' | 'connecting' | 'connected' = 'disconnected';
   /** Calls made while binding, run once bound (Node's state.queue). */
@@ -127,7 +138,9 @@ export class Socket extends EventEmitter {
     this.type = options.type;
     this.lookup = options.lookup ?? defaultLookup;
     this.deferred = new Deferred(stack);
-    this.handle = stack.udp.open();
+    this.family = options.type === 'udp6' ? 6 : 4;
+    this.handle = stack.udp.open({ family: this.family });
+    if (options.ipv6Only && this.family === 6) this.handle.setV6Only(true);
     this.handle.onReadable = () => this.onReadable();
     this.handle.onError = (e) => this.emit('error', systemError(codeOf(e), 'recvmsg'));
     const signal = options.signal;
@@ -167,8 +180,8 @@ export class Socket extends EventEmitter {
     } else {
       address = typeof args[1] === 'function' ? '' : args[1];
     }
-    const host = (address as string) || '0.0.0.0';
-    this.resolve(host, (err, ip, addr) => {
+    const host = (address as string) || (this.family === 6 ? '::' : '0.0.0.0');
+    this.resolve(host, (err, ip) => {
       const handle = this.handle;
       if (handle === undefined) return;
       if (err) {
@@ -180,7 +193,7 @@ export class Socket extends EventEmitter {
       const p = port ? (Number(port) >>> 0) & 0xffff : 0;
       try {
         this.stack.run(() =>
-          handle.bind(p, addr, {
+          bindScoped(this.stack, handle, p, this.parse(ip), {
             reuseAddr: this.options.reuseAddr ?? false,
             reusePort: this.options.reusePort ?? false,
           }),
@@ -244,13 +257,15 @@ export class Socket extends EventEmitter {
 
   private doConnect(port: number, address: string, callback: ConnectCallback | undefined): void {
     if (callback) this.once('connect', callback);
-    this.resolve(address || '127.0.0.1', (err, _ip, addr) => {
+    this.resolve(address || this.loopback, (err, ip) => {
       const handle = this.handle;
       if (handle === undefined) return;
       let ex = err;
       if (!ex) {
         try {
-          this.stack.run(() => handle.connect(addr, port));
+          const to = this.parse(ip);
+          this.stack.run(() => handle.connect(to.addr, port, to.scope));
+          this.peerScope = to.scope;
         } catch (e) {
           ex = systemError(codeOf(e), 'connect', address, port);
         }
@@ -278,6 +293,7 @@ export class Socket extends EventEmitter {
     const handle = this.healthCheck();
     try {
       handle.disconnect();
+      this.peerScope = undefined;
     } catch (e) {
       throw systemError(codeOf(e), 'connect');
     }
@@ -360,7 +376,7 @@ export class Socket extends EventEmitter {
     address: string | undefined,
     cb: SendCallback | undefined,
   ): void {
-    const afterLookup = (err: Error | null, addr: Ipv4Addr) => {
+    const afterLookup = (err: Error | null, ip: string) => {
       const handle = this.handle;
       if (err) {
         this.deferred.push(() => (cb ? cb(err) : this.emit('error', err)));
@@ -369,11 +385,14 @@ export class Socket extends EventEmitter {
       if (handle === undefined) return;
       const data = list.length === 1 ? list[0]! : Buffer.concat(list);
       try {
-        this.stack.run(() =>
-          port === undefined || this.connectState === 'connected'
-            ? handle.send(data)
-            : handle.send(data, addr, port),
-        );
+        this.stack.run(() => {
+          if (port === undefined || this.connectState === 'connected') {
+            handle.send(data);
+          } else {
+            const to = this.parse(ip);
+            handle.send(data, to.addr, port, to.scope);
+          }
+        });
       } catch (e) {
         // As libuv reports sendmsg errors: to the callback only (none without one).
         const error = systemError(codeOf(e), 'send', address, port);
@@ -382,8 +401,8 @@ export class Socket extends EventEmitter {
       }
       if (cb) this.deferred.push(() => cb(null, data.length));
     };
-    if (this.connectState === 'connected') afterLookup(null, 0);
-    else this.resolve(address || '127.0.0.1', (err, _ip, addr) => afterLookup(err, addr));
+    if (this.connectState === 'connected') afterLookup(null, '');
+    else this.resolve(address || this.loopback, afterLookup);
   }
 
   // ---- receive ----
@@ -393,8 +412,8 @@ export class Socket extends EventEmitter {
     for (let d = handle?.recv(); d !== undefined && this.handle !== undefined; d = this.handle.recv()) {
       const msg = Buffer.from(d.data.buffer, d.data.byteOffset, d.data.byteLength);
       const rinfo: RemoteInfo = {
-        address: ipv4ToString(d.address),
-        family: 'IPv4',
+        address: formatScoped(d.address, d.iface),
+        family: this.familyName,
         port: d.port,
         size: msg.length,
       };
@@ -407,13 +426,37 @@ export class Socket extends EventEmitter {
   address(): AddressInfo {
     const handle = this.healthCheck();
     if (handle.localPort === 0) throw systemError('EBADF', 'getsockname');
-    return { address: ipv4ToString(handle.localAddress), family: 'IPv4', port: handle.localPort };
+    const scope = handle.boundDevice ?? this.peerScope;
+    return {
+      address: formatScoped(handle.localAddress, scope),
+      family: this.familyName,
+      port: handle.localPort,
+    };
   }
 
   remoteAddress(): AddressInfo {
     const handle = this.healthCheck();
     if (this.connectState !== 'connected') throw notConnected();
-    return { address: ipv4ToString(handle.remoteAddress), family: 'IPv4', port: handle.remotePort };
+    const scope = this.peerScope ?? handle.boundDevice;
+    return {
+      address: formatScoped(handle.remoteAddress, scope),
+      family: this.familyName,
+      port: handle.remotePort,
+    };
+  }
+
+  private get familyName(): 'IPv4' | 'IPv6' {
+    return this.family === 6 ? 'IPv6' : 'IPv4';
+  }
+
+  /** Where a missing address points: the loopback address of the socket's family, as Node's lookup4/6. */
+  private get loopback(): string {
+    return this.family === 6 ? '::1' : '127.0.0.1';
+  }
+
+  /** An address in text as the socket's family takes it (EINVAL otherwise, as uv_ip4_addr / uv_ip6_addr). */
+  private parse(text: string): ScopedAddr {
+    return parseScoped(this.stack, text, this.family) ?? badAddress(text);
   }
 
   // ---- options ----
@@ -445,9 +488,15 @@ export class Socket extends EventEmitter {
       throw invalidArgType('interfaceAddress', 'of type string', interfaceAddress);
     }
     this.option('setMulticastInterface', (h) => {
+      // As libuv: IPv4 text names an interface by its address (IP_MULTICAST_IF); on a udp6
+      // socket, IPv6 text names one by its zone (IPV6_MULTICAST_IF takes the scope id, 0: any).
       const addr = parseIpv4(interfaceAddress);
-      if (addr === undefined) throw Object.assign(new Error('bad address'), { code: 'EINVAL' });
-      h.setMulticastInterface(addr === 0 ? undefined : this.interfaceOf(addr, 'EADDRNOTAVAIL'));
+      if (addr !== undefined) {
+        h.setMulticastInterface(addr === 0 ? undefined : this.interfaceOf(addr, 'EADDRNOTAVAIL'));
+        return;
+      }
+      const v6 = this.family === 6 ? parseScoped(this.stack, interfaceAddress, 6) : undefined;
+      h.setMulticastInterface((v6 ?? badAddress(interfaceAddress)).scope);
     });
   }
 
@@ -466,11 +515,25 @@ export class Socket extends EventEmitter {
     }
     try {
       this.stack.run(() => {
-        const g = parseIpv4(group);
-        if (g === undefined) throw Object.assign(new Error('bad group'), { code: 'EINVAL' });
+        // As libuv: an IPv4 group with an interface address (IP_ADD_MEMBERSHIP, by its mapped
+        // address on a udp6 socket), or, on a udp6 socket, an IPv6 group with an interface named
+        // by the zone of IPv6 text (IPV6_JOIN_GROUP's ipv6mr_interface, 0: the route's).
+        const g4 = parseIpv4(group);
+        const g6 = g4 === undefined && this.family === 6 ? parseScoped(this.stack, group, 6) : undefined;
+        if (g4 === undefined && g6 === undefined) badAddress(group);
         // libuv binds a socket that has no port yet (uv__udp_maybe_deferred_bind).
-        if (handle.localPort === 0) handle.bind(0, 0, { reuseAddr: true });
-        const iface = ifaceAddr ? this.interfaceOf(parseIpv4(ifaceAddr) ?? -1, 'ENODEV') : undefined;
+        if (handle.localPort === 0) handle.bind(0, undefined, { reuseAddr: true });
+        let g: IpAddr;
+        let iface: NetworkInterface | undefined;
+        if (g4 !== undefined) {
+          g = this.family === 6 ? v4Mapped(g4) : g4;
+          iface = ifaceAddr ? this.interfaceOf(parseIpv4(ifaceAddr) ?? -1, 'ENODEV') : undefined;
+        } else {
+          g = g6!.addr;
+          iface = ifaceAddr
+            ? (parseScoped(this.stack, ifaceAddr, 6) ?? badAddress(ifaceAddr)).scope
+            : undefined;
+        }
         if (syscall === 'addMembership') handle.addMembership(g, iface);
         else handle.dropMembership(g, iface);
       });
@@ -534,7 +597,7 @@ export class Socket extends EventEmitter {
   }
 
   /** Runs a socket option on the stack socket; EBADF before it has a port (libuv's fd -1). */
-  private option(syscall: string, set: (h: UdpSocket) => void): void {
+  private option(syscall: string, set: (h: UdpSocket<IpAddr>) => void): void {
     const handle = this.healthCheck();
     if (handle.localPort === 0) throw systemError('EBADF', syscall);
     try {
@@ -572,27 +635,28 @@ export class Socket extends EventEmitter {
     return new Promise((resolve) => this.close(() => resolve()));
   }
 
-  private healthCheck(): UdpSocket {
+  private healthCheck(): UdpSocket<IpAddr> {
     if (this.handle === undefined) throw notRunning();
     return this.handle;
   }
 
   /**
-   * An IPv4 literal as is (on a later turn), or a host name through the lookup function; the
-   * address in text and as a number.
+   * An IP literal of either family as is (on a later turn, as `dns.lookup` answers literals), or a
+   * host name through the lookup function for the socket's family; the address in text, which
+   * the caller parses for its family.
    */
-  private resolve(host: string, callback: (err: Error | null, ip: string, addr: Ipv4Addr) => void): void {
-    const literal = parseIpv4(host);
-    if (literal !== undefined) {
-      this.deferred.push(() => callback(null, host, literal));
+  private resolve(host: string, callback: (err: Error | null, ip: string) => void): void {
+    if (isIpLiteral(host)) {
+      this.deferred.push(() => callback(null, host));
       return;
     }
-    this.lookup(host, 4, (err, address) => {
-      const addr = err ? undefined : parseIpv4(address);
-      if (err || addr === undefined) callback(err ?? systemError('EAFNOSUPPORT', 'getaddrinfo'), address, 0);
-      else callback(null, address, addr);
-    });
+    this.lookup(host, this.family, (err, address) => callback(err, address));
   }
+}
+
+/** EINVAL for text that is not an address of the socket's family. */
+function badAddress(text: string): never {
+  throw errno('EINVAL', `${text} is not an address of the socket's family`);
 }
 
 /** What `stack.dgram` is: Node's `dgram` module bound to one stack. */
@@ -616,7 +680,7 @@ export class DgramModule {
         'Bad socket type specified. Valid types are: udp4, udp6',
       );
     }
-    if (options.type === 'udp6') throw systemError('EAFNOSUPPORT', 'socket');
+    if (options.type === 'udp6' && this.stack.ipv6 === undefined) throw systemError('EAFNOSUPPORT', 'socket');
     const s = new Socket(this.stack, options, this.lookup);
     if (listener) s.on('message', listener);
     return s;
