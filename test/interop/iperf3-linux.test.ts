@@ -145,9 +145,30 @@ describe('iperf3 between the stack and Linux', { skip: SKIP }, () => {
     ]);
     assert.equal(await client.exited, 0, client.stderr);
     assert.match(client.stdout, /^Connecting to host 10\.247\.9\.1, port 5201$/m);
-    assert.match(client.stdout, /^\[ {2}1\] {3}0\.00-1\.00 {3}sec .*[GM]bits\/sec/m);
+    assert.match(client.stdout, /^\[ {2}1\] {3}0\.00-1\.\d\d {3}sec .*[GM]bits\/sec +\d+ +\S+ [KMG]?Bytes$/m);
     assert.match(client.stdout, /^\[ {2}1\] {3}0\.00-1\.\d\d {3}sec .*[GM]bits\/sec .*sender$/m);
     assert.match(client.stdout, /^\[ {2}1\] {3}0\.00-1\.\d\d {3}sec .*[GM]bits\/sec .*receiver$/m);
     assert.match(client.stdout, /^iperf Done\.$/m);
+  });
+  test('netstack iperf3 -s --one-off: Linux iperf3 -c -R -P 2 completes, the server prints its totals and exits 0', async () => {
+    const ns = await netns.createNamespace();
+    await disableIpv6(netns, ns);
+    const tap = netns.uniqueName('t');
+    const server = runner.start(ns, ['iperf3', '-s', '--one-off', '--tap', tap, '--ipv4', '10.248.0.2/24']);
+    await server.ready();
+    await netns.exec(ns, 'ip', ['addr', 'add', '10.248.0.1/24', 'dev', tap]);
+    const { stdout } = await netns.exec(
+      ns,
+      'iperf3',
+      ['-c', '10.248.0.2', '-t', '1', '-R', '-P', '2', '--json'],
+      {
+        timeout: 60_000,
+      },
+    );
+    checkReport('Linux client -R -P 2 -> netstack iperf3 -s', JSON.parse(stdout) as Iperf3Json, 2, true);
+    assert.equal(await server.exited, 0, server.stderr);
+    assert.match(server.stdout, /^Accepted connection from 10\.248\.0\.1, port \d+$/m);
+    assert.match(server.stdout, /^\[SUM\] {3}0\.00-1\.\d\d {3}sec .*bits\/sec .*sender$/m);
+    assert.match(server.stdout, /^\[SUM\] {3}0\.00-1\.\d\d {3}sec .*bits\/sec .*receiver$/m);
   });
 });
