@@ -4,12 +4,22 @@
  * descriptor with a uv_poll_t on Node's own event loop, drains readable frames in batches into one
  * ArrayBuffer that JavaScript owns (one callback per batch), and writes batches of frames.
  *
- * Receive buffer layout: JavaScript passes an ArrayBuffer of `slots * slotSize` bytes and an
- * Int32Array of `slots` lengths. Frame i of a batch is read into bytes [i * slotSize, i * slotSize +
- * lengths[i]) and the batch callback gets the count. A slot must be at least one byte larger than the
- * largest frame: a read that fills the whole slot was truncated by the kernel and is dropped (counted). With IFF_VNET_HDR every slot starts with the
- * virtio-net header the kernel writes in front of the frame. Slots are reused by the next batch, so
- * the views JavaScript makes are valid only during the callback.
+ * Receive buffer layout: JavaScript passes an ArrayBuffer and an Int32Array of `slots` lengths. The
+ * frames of a batch are packed one after the other from the start of the buffer: frame i is read
+ * into the bytes that follow frame i - 1, its length in lengths[i], and the batch callback gets the
+ * count. Each read is offered `maxFrame + 1` bytes (the largest frame the device can deliver, plus
+ * one), and the batch ends when fewer than that are left: a read that fills all it was offered was
+ * truncated by the kernel and is dropped (counted). With IFF_VNET_HDR every frame starts with the
+ * virtio-net header the kernel writes in front of it. The buffer is reused by the next batch, so the
+ * views JavaScript makes are valid only during the callback.
+ *
+ * Checksum offload on receive (TUN_F_CSUM): the kernel may hand over a frame whose transport
+ * checksum is partial (VIRTIO_NET_HDR_F_NEEDS_CSUM: the checksum field holds the pseudo-header sum,
+ * the sum from csum_start to the end of the frame goes to csum_start + csum_offset). The addon
+ * completes it here, in C, so every frame JavaScript sees carries a valid checksum (a capture shows
+ * it right, a forwarded frame leaves right). With TSO (TUN_F_TSO4/6) a frame may be a GSO
+ * super-frame of up to 64 KiB: one TCP segment larger than the MTU, its checksum completed like any
+ * other (the pseudo-header sum the kernel wrote covers the whole super-frame).
  *
  * Errors are thrown as JavaScript errors with a Node-style `code` ("EPERM", "EBUSY", ...).
  */
@@ -60,13 +70,17 @@ typedef struct {
   napi_env env;
   int fd;
   int vnet_hdr_size;
-  /* The receive slots (in the ArrayBuffer) and their lengths (in the Int32Array). */
+  /* The receive buffer (an ArrayBuffer), its size, and the frame lengths (an Int32Array). */
   uint8_t *rx_data;
+  size_t rx_size;
   int32_t *rx_lengths;
-  size_t slot_size;
+  /* The largest frame a read may return, virtio-net header included. */
+  size_t max_frame;
   uint32_t slots;
-  /* Frames dropped because they filled a whole slot (so were cut short) since the last callback. */
+  /* Frames dropped since the last callback: cut short by the kernel (larger than max_frame), and
+     with a virtio-net header whose checksum offsets point outside the frame. */
   uint32_t oversized;
+  uint32_t bad_header;
   napi_ref rx_buffer_ref;
   napi_ref rx_lengths_ref;
   napi_ref on_batch_ref;
@@ -160,6 +174,60 @@ static void report_error(Device *d, int err, const char *what) {
   napi_close_handle_scope(env, scope);
 }
 
+/*
+ * The ones' complement sum (RFC 1071) of `n` bytes, in the host's byte order: summing the bytes as
+ * native 16-bit words gives the byte-swapped sum on a little-endian host, and storing the result back
+ * with the same order undoes the swap (RFC 1071 2(B): the sum is independent of byte order).
+ */
+static uint16_t ones_sum(const uint8_t *p, size_t n) {
+  uint64_t sum = 0;
+  /* 32-bit words into a 64-bit accumulator: 64 KiB cannot overflow it; fold once at the end. */
+  for (; n >= 4; p += 4, n -= 4) {
+    uint32_t w;
+    memcpy(&w, p, 4);
+    sum += w;
+  }
+  if (n >= 2) {
+    uint16_t w;
+    memcpy(&w, p, 2);
+    sum += w;
+    p += 2;
+    n -= 2;
+  }
+  if (n == 1) {
+    /* The last byte is the high-order byte of a big-endian word padded with zero. */
+    uint16_t w = 0;
+    memcpy(&w, p, 1);
+    sum += w;
+  }
+  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+  return (uint16_t)sum;
+}
+
+/*
+ * Completes a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM) of the frame that follows the
+ * `header_len`-byte virtio-net header in `buf` (`len` bytes in all): the checksum field already holds
+ * the pseudo-header sum, so the complement of the sum from csum_start to the end is the checksum.
+ * Returns -1 when the offsets point outside the frame (the frame is dropped), else 0. The header's
+ * fields are in the host's byte order (a little-endian host, or TUNSETVNETLE, which is not used).
+ */
+static int finish_checksum(uint8_t *buf, size_t len, size_t header_len) {
+  struct virtio_net_hdr h;
+  if (len < header_len) return -1;
+  memcpy(&h, buf, sizeof h);
+  if (!(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) return 0;
+  uint8_t *frame = buf + header_len;
+  size_t frame_len = len - header_len;
+  size_t start = h.csum_start, field = (size_t)h.csum_start + h.csum_offset;
+  if (field + 2 > frame_len) return -1;
+  uint16_t sum = (uint16_t)~ones_sum(frame + start, frame_len - start);
+  /* A zero result is sent as all ones (RFC 768: zero means "no checksum" for UDP; the same value
+     for TCP in ones' complement). */
+  if (sum == 0) sum = 0xffff;
+  memcpy(frame + field, &sum, 2);
+  return 0;
+}
+
 /* Readable: drain up to `slots` frames (or until EAGAIN) and hand them over as one batch. */
 static void on_poll(uv_poll_t *handle, int status, int events) {
   (void)events;
@@ -171,16 +239,23 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
     return;
   }
   uint32_t count = 0;
+  size_t offset = 0;
   int fatal = 0;
   /* Reads at most `slots` times, so a flood of oversized frames cannot hold the loop either. */
-  for (uint32_t reads = 0; reads < d->slots; reads++) {
-    ssize_t n = read(d->fd, d->rx_data + (size_t)count * d->slot_size, d->slot_size);
-    if (n > 0 && (size_t)n < d->slot_size) {
+  for (uint32_t reads = 0; reads < d->slots && d->rx_size - offset > d->max_frame; reads++) {
+    uint8_t *frame = d->rx_data + offset;
+    ssize_t n = read(d->fd, frame, d->max_frame + 1);
+    if (n > 0 && (size_t)n <= d->max_frame) {
+      if (d->vnet_hdr_size > 0 && finish_checksum(frame, (size_t)n, (size_t)d->vnet_hdr_size) < 0) {
+        d->bad_header++;
+        continue;
+      }
       d->rx_lengths[count++] = (int32_t)n;
+      offset += (size_t)n;
       continue;
     }
     if (n > 0) {
-      /* The kernel truncates a frame to the buffer it is given: a full slot was too small. */
+      /* The kernel truncates a frame to the buffer it is given: it was larger than max_frame. */
       d->oversized++;
       continue;
     }
@@ -188,14 +263,16 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
     if (n < 0 && errno != EAGAIN) fatal = errno;
     break;
   }
-  if (count > 0 || d->oversized > 0) {
+  if (count > 0 || d->oversized > 0 || d->bad_header > 0) {
     napi_handle_scope scope;
     napi_open_handle_scope(d->env, &scope);
-    napi_value args[2];
+    napi_value args[3];
     napi_create_uint32(d->env, count, &args[0]);
     napi_create_uint32(d->env, d->oversized, &args[1]);
+    napi_create_uint32(d->env, d->bad_header, &args[2]);
     d->oversized = 0;
-    call_js(d, d->on_batch_ref, 2, args);
+    d->bad_header = 0;
+    call_js(d, d->on_batch_ref, 3, args);
     napi_close_handle_scope(d->env, scope);
   }
   /* The batch callback may have closed the device. */
@@ -333,8 +410,8 @@ static napi_value SetLink(napi_env env, napi_callback_info info) {
 }
 
 /*
- * attach(fd, vnetHdrSize, rxBuffer: ArrayBuffer, slotSize, rxLengths: Int32Array,
- *        onBatch(count, oversized), onError(err)) -> handle
+ * attach(fd, vnetHdrSize, rxBuffer: ArrayBuffer, maxFrame, rxLengths: Int32Array,
+ *        onBatch(count, oversized, badHeader), onError(err)) -> handle
  * Takes ownership of fd (closing it if attach fails) and polls it for readability on the current
  * event loop.
  */
@@ -354,9 +431,9 @@ static napi_value Attach(napi_env env, napi_callback_info info) {
 
 /* attach() once fd is known: returns NULL (an exception pending) when it did not take fd over. */
 static napi_value attach_owned(napi_env env, int fd, napi_value *argv) {
-  int32_t vnet, slot_size;
+  int32_t vnet, max_frame;
   CHECK(napi_get_value_int32(env, argv[1], &vnet));
-  CHECK(napi_get_value_int32(env, argv[3], &slot_size));
+  CHECK(napi_get_value_int32(env, argv[3], &max_frame));
   void *data;
   size_t byte_length;
   bool is_ab;
@@ -371,8 +448,8 @@ static napi_value attach_owned(napi_env env, int fd, napi_value *argv) {
   if (!is_ta) return throw_code(env, "EINVAL", "rxLengths must be an Int32Array");
   CHECK(napi_get_typedarray_info(env, argv[4], &type, &length, &lengths, NULL, NULL));
   if (type != napi_int32_array || length == 0) return throw_code(env, "EINVAL", "rxLengths must be an Int32Array");
-  if (slot_size <= vnet || (size_t)slot_size * length > byte_length)
-    return throw_code(env, "EINVAL", "rxBuffer is smaller than slots * slotSize");
+  if (max_frame <= vnet || (size_t)max_frame >= byte_length)
+    return throw_code(env, "EINVAL", "rxBuffer must be larger than maxFrame, maxFrame larger than the header");
 
   Device *d = calloc(1, sizeof *d);
   if (d == NULL) return throw_errno(env, ENOMEM, "attach");
@@ -381,7 +458,8 @@ static napi_value attach_owned(napi_env env, int fd, napi_value *argv) {
   d->vnet_hdr_size = vnet;
   d->rx_data = data;
   d->rx_lengths = lengths;
-  d->slot_size = (size_t)slot_size;
+  d->rx_size = byte_length;
+  d->max_frame = (size_t)max_frame;
   d->slots = (uint32_t)length;
   uv_loop_t *loop;
   if (napi_get_uv_event_loop(env, &loop) != napi_ok) {

@@ -28,19 +28,21 @@ export interface TapNative {
   setLink(name: string, mtu: number, up: boolean): void;
   /**
    * Takes `fd` over (closing it if this throws) and polls it for readability on Node's event loop.
-   * On readiness the addon reads up to `rxLengths.length` frames, frame i into
-   * `rxBuffer[i * slotSize ..]` with its length in `rxLengths[i]`, then calls `onBatch(count,
-   * oversized)` once; `oversized` counts frames that filled a whole slot (the kernel cut them short)
-   * and were dropped, so a slot must be larger than the largest frame.
+   * On readiness the addon reads up to `rxLengths.length` frames packed one after the other from the
+   * start of `rxBuffer` (each read is offered `maxFrame + 1` bytes; the batch ends when less is left),
+   * frame i's length in `rxLengths[i]`, then calls `onBatch(count, oversized, badHeader)` once.
+   * `oversized` counts frames that filled all they were offered (the kernel cut them short) and
+   * `badHeader` frames whose virtio-net checksum offsets point outside them; both were dropped. A
+   * frame flagged VIRTIO_NET_HDR_F_NEEDS_CSUM has its checksum completed before the call.
    * `onError` gets a fatal read or poll error (the device is gone); polling has stopped then.
    */
   attach(
     fd: number,
     vnetHdrSize: number,
     rxBuffer: ArrayBuffer,
-    slotSize: number,
+    maxFrame: number,
     rxLengths: Int32Array,
-    onBatch: (count: number, oversized: number) => void,
+    onBatch: (count: number, oversized: number, badHeader: number) => void,
     onError: (error: NodeJS.ErrnoException) => void,
   ): NativeDeviceHandle;
   /**

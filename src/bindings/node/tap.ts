@@ -4,11 +4,12 @@
  * thread; reads are drained in batches into one buffer this object owns and handed to the stack as one
  * batch; a transmitted batch is one call into the addon.
  *
- * Receive buffer: `batch` slots (256 by default) of `slotSize` bytes, one frame per slot. A slot holds
- * the largest frame the device can deliver: the MTU plus an Ethernet header with one 802.1Q tag (TAP),
- * plus the virtio-net header when enabled, plus one byte: a frame that fills its slot was cut short
- * by the kernel (its MTU is larger than ours) and is dropped and counted in `stats.rxOversized`.
- * With the default MTU that is 256 * 1519 bytes (~380 KiB).
+ * Receive buffer: up to `batch` frames (256 by default) packed one after the other. The largest frame
+ * the device can deliver is the MTU plus an Ethernet header with one 802.1Q tag (TAP), plus the
+ * virtio-net header when enabled (with offloads: a 64 KiB GSO super-frame); each read is offered one
+ * byte more, so a frame that fills it was cut short by the kernel (its MTU is larger than ours) and
+ * is dropped and counted in `stats.rxOversized`. The buffer holds `batch` frames of the MTU (~380 KiB
+ * by default), and at least 32 super-frames with offloads (2 MiB).
  * The frames handed to the receiver are views into this buffer, valid only during the call (the core
  * copies what it keeps); the next batch overwrites them.
  *
@@ -17,10 +18,15 @@
  * another namespace (`ip link set DEV netns NS`) goes down and is configured there with `ip`.
  *
  * virtio-net header (IFF_VNET_HDR, `vnetHeader: true`): every frame is preceded by the 12-byte
- * `virtio_net_hdr_mrg_rxbuf`. Without offloads (the default) the kernel sends headers with no flags
- * and this side writes zeroed ones. The header of a received frame sits right before the frame's view,
- * at `frame.byteOffset - VIRTIO_NET_HDR_LEN` in `frame.buffer`. Checksum and segmentation offloads
- * (`setOffload`) need the stack to read and write those headers and, for segmentation, 64 KiB slots.
+ * `virtio_net_hdr_mrg_rxbuf`. Without offloads the kernel sends headers with no flags and this side
+ * writes zeroed ones. The header of a received frame sits right before the frame's view, at
+ * `frame.byteOffset - VIRTIO_NET_HDR_LEN` in `frame.buffer`.
+ *
+ * Offloads (`offload: true`, which implies the header): TUNSETOFFLOAD with TUN_F_CSUM | TUN_F_TSO4 |
+ * TUN_F_TSO6, so the kernel skips the transport checksum of what it sends to the stack (the addon
+ * completes it in C, see native/tap/tap.c) and sends TCP as GSO super-frames of up to 64 KiB, one TCP
+ * segment each, which the stack takes like any segment: a Linux receiver does the same with GRO. The
+ * kernel then handles one frame where it handled ~44, and so does the stack.
  */
 
 import type { NetworkInterface } from '../../core/device/interface.ts';
@@ -33,6 +39,8 @@ import {
   type NativeDeviceHandle,
   type TapNative,
   TUN_F_CSUM,
+  TUN_F_TSO4,
+  TUN_F_TSO6,
   VIRTIO_NET_HDR_LEN,
 } from './tap-native.ts';
 
@@ -47,6 +55,11 @@ export interface TunTapOptions {
   batch?: number;
   /** Open with IFF_VNET_HDR and a 12-byte virtio-net header (default false). */
   vnetHeader?: boolean;
+  /**
+   * Receive with checksum and TCP segmentation offloads (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6): the
+   * kernel sends partial checksums and 64 KiB GSO super-frames (implies `vnetHeader`; default false).
+   */
+  offload?: boolean;
   /** Whether the open device keeps the process alive (default true, like a socket). */
   ref?: boolean;
   /**
@@ -68,8 +81,12 @@ export interface TunTapStats {
   rxFrames: number;
   /** Readiness events that delivered frames (rxFrames / rxBatches is the mean batch size). */
   rxBatches: number;
-  /** Received frames larger than the receive slots (the kernel side's MTU is above ours), dropped. */
+  /** Received frames larger than a read may be (the kernel side's MTU is above ours), dropped. */
   rxOversized: number;
+  /** Received frames whose virtio-net header was unusable (checksum offsets outside the frame), dropped. */
+  rxBadHeader: number;
+  /** Received GSO super-frames (larger than the MTU; with `offload`). */
+  rxSuperFrames: number;
   txFrames: number;
   /** Frames the kernel did not take (its queue was full or it refused them) or sent after close. */
   txDrops: number;
@@ -79,6 +96,10 @@ const DEFAULT_MTU = 1500;
 const DEFAULT_BATCH = 256;
 /** Ethernet header plus one 802.1Q tag. */
 const ETHERNET_HEADER_MAX = 18;
+/** The largest IP packet of a GSO super-frame: 64 KiB of payload behind an IPv6 header. */
+const SUPER_FRAME_IP = 65535 + 40;
+/** Super-frames the receive buffer holds at least, with offloads. */
+const SUPER_FRAMES_PER_BATCH = 32;
 
 /** A random locally administered unicast MAC (IEEE 802: I/G bit 0, U/L bit 1). */
 export function randomMac(rng: Rng): MacAddr {
@@ -94,7 +115,17 @@ abstract class TunTapDevice implements LinkEndpoint {
   /** The kernel's name of the device. */
   readonly name: string;
   readonly mtu: number;
-  readonly stats: TunTapStats = { rxFrames: 0, rxBatches: 0, rxOversized: 0, txFrames: 0, txDrops: 0 };
+  readonly stats: TunTapStats = {
+    rxFrames: 0,
+    rxBatches: 0,
+    rxOversized: 0,
+    rxBadHeader: 0,
+    rxSuperFrames: 0,
+    txFrames: 0,
+    txDrops: 0,
+  };
+  /** Whether checksum and segmentation offloads are on (`offload`). */
+  readonly offload: boolean;
   /** Receives each batch (views valid only during the call); frames arriving while unset are dropped. */
   receiver: ((frames: readonly Uint8Array[]) => void) | undefined;
   private readonly native: TapNative;
@@ -102,7 +133,8 @@ abstract class TunTapDevice implements LinkEndpoint {
   private readonly fd: number;
   private readonly rxBuffer: ArrayBuffer;
   private readonly rxLengths: Int32Array;
-  private readonly slotSize: number;
+  /** The largest frame a read may return, virtio-net header included. */
+  private readonly maxFrame: number;
   private readonly headerLen: number;
   private closed = false;
 
@@ -116,10 +148,19 @@ abstract class TunTapDevice implements LinkEndpoint {
     if (!Number.isInteger(batch) || batch < 1 || batch > 4096) {
       throw Object.assign(new RangeError(`batch ${batch} is outside 1..4096`), { code: 'EINVAL' });
     }
-    this.headerLen = options.vnetHeader ? VIRTIO_NET_HDR_LEN : 0;
-    // One byte more than the largest frame, so that a frame the kernel cut short shows as a full slot.
-    this.slotSize = this.mtu + (tap ? ETHERNET_HEADER_MAX : 0) + this.headerLen + 1;
-    this.rxBuffer = new ArrayBuffer(batch * this.slotSize);
+    this.offload = options.offload === true;
+    this.headerLen = options.vnetHeader || this.offload ? VIRTIO_NET_HDR_LEN : 0;
+    const linkHeader = tap ? ETHERNET_HEADER_MAX : 0;
+    // A GSO super-frame carries up to 64 KiB of IP payload after an IPv6 header.
+    this.maxFrame =
+      (this.offload ? Math.max(this.mtu, SUPER_FRAME_IP) : this.mtu) + linkHeader + this.headerLen;
+    // Each read is offered maxFrame + 1 bytes, so that a frame the kernel cut short fills it.
+    this.rxBuffer = new ArrayBuffer(
+      Math.max(
+        batch * (this.mtu + linkHeader + this.headerLen + 1),
+        this.offload ? SUPER_FRAMES_PER_BATCH * (this.maxFrame + 1) : 0,
+      ),
+    );
     this.rxLengths = new Int32Array(batch);
     const opened = this.native.open(options.name ?? '', tap, this.headerLen);
     this.name = opened.name;
@@ -140,31 +181,43 @@ abstract class TunTapDevice implements LinkEndpoint {
       opened.fd,
       this.headerLen,
       this.rxBuffer,
-      this.slotSize,
+      this.maxFrame,
       this.rxLengths,
-      (count, oversized) => this.onBatch(count, oversized),
+      (count, oversized, badHeader) => this.onBatch(count, oversized, badHeader),
       (error) => {
         this.close();
         onError(error);
       },
     );
+    if (this.offload) {
+      try {
+        this.native.setOffload(opened.fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+      } catch (e) {
+        this.close();
+        throw e;
+      }
+    }
     if (options.ref === false) this.unref();
   }
 
-  private onBatch(count: number, oversized: number): void {
+  private onBatch(count: number, oversized: number, badHeader: number): void {
     this.stats.rxOversized += oversized;
+    this.stats.rxBadHeader += badHeader;
     if (count === 0) return;
     this.stats.rxBatches++;
     this.stats.rxFrames += count;
     const receiver = this.receiver;
     if (receiver === undefined) return;
+    // The frames lie one after the other, each behind its virtio-net header (when enabled).
     const frames = new Array<Uint8Array>(count);
+    const superFrame = this.mtu + (this.kind === 'ethernet' ? ETHERNET_HEADER_MAX : 0);
+    let offset = 0;
     for (let i = 0; i < count; i++) {
-      frames[i] = new Uint8Array(
-        this.rxBuffer,
-        i * this.slotSize + this.headerLen,
-        this.rxLengths[i]! - this.headerLen,
-      );
+      const length = this.rxLengths[i]!;
+      const frame = new Uint8Array(this.rxBuffer, offset + this.headerLen, length - this.headerLen);
+      if (frame.length > superFrame) this.stats.rxSuperFrames++;
+      frames[i] = frame;
+      offset += length;
     }
     receiver(frames);
   }
@@ -181,9 +234,10 @@ abstract class TunTapDevice implements LinkEndpoint {
   }
 
   /**
-   * Enables checksum offload (TUNSETOFFLOAD with `TUN_F_CSUM`): the kernel may then deliver frames
-   * whose transport checksum is partial, flagged in their virtio-net header. Needs `vnetHeader`.
-   * Segmentation offloads (TSO/USO) need 64 KiB receive slots and are refused with ENOTSUP for now.
+   * Changes the offloads (TUNSETOFFLOAD with `TUN_F_*` flags; 0 turns them off): with `TUN_F_CSUM`
+   * the kernel may deliver frames whose transport checksum is partial (the addon completes them).
+   * Needs `vnetHeader`; TCP segmentation (TSO4/TSO6) needs a device opened with `offload` (its receive
+   * buffer takes 64 KiB super-frames); UDP segmentation is refused (ENOTSUP).
    */
   setOffload(flags: number): void {
     if (this.headerLen === 0) {
@@ -191,8 +245,9 @@ abstract class TunTapDevice implements LinkEndpoint {
         code: 'EINVAL',
       });
     }
-    if ((flags & ~TUN_F_CSUM) !== 0) {
-      throw Object.assign(new Error('segmentation offloads need 64 KiB receive slots (not yet)'), {
+    const allowed = TUN_F_CSUM | (this.offload ? TUN_F_TSO4 | TUN_F_TSO6 : 0);
+    if ((flags & ~allowed) !== 0) {
+      throw Object.assign(new Error('segmentation offloads need a device opened with offload: true'), {
         code: 'ENOTSUP',
       });
     }
