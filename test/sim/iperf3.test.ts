@@ -177,4 +177,30 @@ describe('iperf3 client and server (simulation)', () => {
     assert.ok(sim.runUntil(() => server.counters.failed.value === 1 && got.length >= 10, 5_000));
     assert.deepEqual(got, [State.PARAM_EXCHANGE, 0xfe, 0, 0, 0, 13, 0, 0, 0, 0]);
   });
+  test('connections waiting for their cookie are bounded: beyond maxPending they are reset and counted', () => {
+    const { sim, a, b, server } = pair(17);
+    const sockets = Array.from({ length: server.maxPending + 6 }, () =>
+      a.stack.tcp.connect({ address: b.ip, port: 5201 }),
+    );
+    let reset = 0;
+    for (const s of sockets)
+      s.onClose = (err) => {
+        if ((err as { code?: string } | undefined)?.code === 'ECONNRESET') reset++;
+      };
+    assert.ok(
+      sim.runUntil(() => reset === 6, 5_000),
+      `reset ${reset}`,
+    );
+    assert.equal(b.stack.counters.value('iperf3.server.drop.pending-full'), 6);
+    // The others are dropped by the cookie timeout in turn, and the server serves again.
+    assert.ok(
+      sim.runUntil(
+        () => b.stack.counters.value('iperf3.server.drop.cookie-timeout') === server.maxPending,
+        20_000,
+      ),
+    );
+    const c = runClient(a, b.ip, { time: 1 });
+    assert.ok(sim.runUntil(c.over, 30_000));
+    assert.equal(c.error(), undefined);
+  });
 });

@@ -120,6 +120,10 @@ export class Iperf3Client {
   private reader: ControlReader | undefined;
   private writer: SocketWriter | undefined;
   private readonly streams: TestStream[] = [];
+  /** The stream connection under way, not yet a stream. */
+  private connecting: TcpSocket | undefined;
+  /** The block every sending stream writes, made once. */
+  private block: Uint8Array | undefined;
   private readonly connected: ConnectedStream[] = [];
   private meter: Meter | undefined;
   private cpu: (() => CpuUtil) | undefined;
@@ -318,10 +322,6 @@ export class Iperf3Client {
       if (!this.finished) this.fail(codeOf(err), `stream ${index + 1}: ${err?.message ?? 'closed'}`);
     };
   }
-
-  private block: Uint8Array | undefined;
-  /** The stream connection under way, not yet a stream. */
-  private connecting: TcpSocket | undefined;
 
   /** One random block, shared by every sending stream (as iperf3's default payload). */
   private makeBlock(): Uint8Array {

@@ -245,6 +245,8 @@ class ServerTest {
   private readonly dones: Array<() => void> = [];
   private parallel = 1;
   private reverse = false;
+  /** The duration the client asked for, in seconds (0: it ends the test on bytes). */
+  private timeSeconds = 0;
   private block: Uint8Array | undefined;
   private meter: Meter | undefined;
   private cpu: (() => CpuUtil) | undefined;
@@ -309,8 +311,6 @@ class ServerTest {
   private runningLimit(): number {
     return this.timeSeconds > 0 ? this.timeSeconds * 1000 : MAX_TIME * 1000;
   }
-
-  private timeSeconds = 0;
 
   private send(bytes: Uint8Array): void {
     this.writer.write(bytes);
