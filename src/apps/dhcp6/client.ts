@@ -524,6 +524,7 @@ export class Dhcpv6Client {
           validLifetime: valid,
           preferredLifetime: preferred,
           dad: true,
+          origin: 'dhcp6',
         });
     }
     // Addresses the server no longer gives are removed.

@@ -13,7 +13,7 @@ import type { Timer } from '../timers.ts';
 import { ipv6Equal } from './ipv6-addr.ts';
 
 export type Ipv6AddressState = 'tentative' | 'optimistic' | 'preferred' | 'deprecated' | 'duplicate';
-export type Ipv6AddressOrigin = 'manual' | 'link-local' | 'slaac' | 'temporary' | 'loopback';
+export type Ipv6AddressOrigin = 'manual' | 'link-local' | 'slaac' | 'temporary' | 'dhcp6' | 'loopback';
 
 export interface Ipv6AddressOptions {
   /** Milliseconds the address stays valid (default: forever). */
