@@ -203,4 +203,15 @@ describe('iperf3 client and server (simulation)', () => {
     assert.ok(sim.runUntil(c.over, 30_000));
     assert.equal(c.error(), undefined);
   });
+  test('a client that stops early sends CLIENT_TERMINATE: the server ends the test and is free again', () => {
+    const { sim, a, b, server, serverErrors } = pair(18);
+    const c = runClient(a, b.ip, { time: 5, parallel: 2 });
+    assert.ok(sim.runUntil(() => server.busy, 5_000));
+    sim.advance(1500);
+    c.client.abort();
+    assert.ok(sim.runUntil(() => !server.busy, 5_000));
+    assert.deepEqual(serverErrors, ['the client ended the test']);
+    assert.equal(server.counters.failed.value, 1);
+    assert.equal(c.report(), undefined);
+  });
 });
