@@ -18,7 +18,7 @@ export function testFrame(
   vlan?: VlanTag,
 ): Uint8Array {
   const pb = PacketBuffer.alloc(MAX_HEADROOM, payloadLength);
-  new DataView(pb.buf.buffer).setUint32(pb.start, seq);
+  new DataView(pb.buf.buffer, pb.buf.byteOffset).setUint32(pb.start, seq);
   emitEthernet(pb, { src, dst, ethertype: ETHERTYPE_TEST, ...(vlan ? { vlan } : {}) });
   return pb.bytes();
 }
