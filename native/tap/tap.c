@@ -38,6 +38,8 @@
 #include <unistd.h>
 #include <uv.h>
 
+#include "offload.h"
+
 /* A failed N-API call (usually an argument of the wrong type) throws EINVAL unless it threw already. */
 #define CHECK(call)                                                                                \
   do {                                                                                             \
@@ -81,6 +83,10 @@ typedef struct {
      with a virtio-net header whose checksum offsets point outside the frame. */
   uint32_t oversized;
   uint32_t bad_header;
+  /* Ethernet frames (TAP) rather than bare IP packets (TUN). */
+  int ethernet;
+  /* Consecutive TCP segments of a written batch go as one GSO super-frame (needs the header). */
+  int tx_gso;
   napi_ref rx_buffer_ref;
   napi_ref rx_lengths_ref;
   napi_ref on_batch_ref;
@@ -174,60 +180,6 @@ static void report_error(Device *d, int err, const char *what) {
   napi_close_handle_scope(env, scope);
 }
 
-/*
- * The ones' complement sum (RFC 1071) of `n` bytes, in the host's byte order: summing the bytes as
- * native 16-bit words gives the byte-swapped sum on a little-endian host, and storing the result back
- * with the same order undoes the swap (RFC 1071 2(B): the sum is independent of byte order).
- */
-static uint16_t ones_sum(const uint8_t *p, size_t n) {
-  uint64_t sum = 0;
-  /* 32-bit words into a 64-bit accumulator: 64 KiB cannot overflow it; fold once at the end. */
-  for (; n >= 4; p += 4, n -= 4) {
-    uint32_t w;
-    memcpy(&w, p, 4);
-    sum += w;
-  }
-  if (n >= 2) {
-    uint16_t w;
-    memcpy(&w, p, 2);
-    sum += w;
-    p += 2;
-    n -= 2;
-  }
-  if (n == 1) {
-    /* The last byte is the high-order byte of a big-endian word padded with zero. */
-    uint16_t w = 0;
-    memcpy(&w, p, 1);
-    sum += w;
-  }
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  return (uint16_t)sum;
-}
-
-/*
- * Completes a partial checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM) of the frame that follows the
- * `header_len`-byte virtio-net header in `buf` (`len` bytes in all): the checksum field already holds
- * the pseudo-header sum, so the complement of the sum from csum_start to the end is the checksum.
- * Returns -1 when the offsets point outside the frame (the frame is dropped), else 0. The header's
- * fields are in the host's byte order (a little-endian host, or TUNSETVNETLE, which is not used).
- */
-static int finish_checksum(uint8_t *buf, size_t len, size_t header_len) {
-  struct virtio_net_hdr h;
-  if (len < header_len) return -1;
-  memcpy(&h, buf, sizeof h);
-  if (!(h.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) return 0;
-  uint8_t *frame = buf + header_len;
-  size_t frame_len = len - header_len;
-  size_t start = h.csum_start, field = (size_t)h.csum_start + h.csum_offset;
-  if (field + 2 > frame_len) return -1;
-  uint16_t sum = (uint16_t)~ones_sum(frame + start, frame_len - start);
-  /* A zero result is sent as all ones (RFC 768: zero means "no checksum" for UDP; the same value
-     for TCP in ones' complement). */
-  if (sum == 0) sum = 0xffff;
-  memcpy(frame + field, &sum, 2);
-  return 0;
-}
-
 /* Readable: drain up to `slots` frames (or until EAGAIN) and hand them over as one batch. */
 static void on_poll(uv_poll_t *handle, int status, int events) {
   (void)events;
@@ -246,7 +198,7 @@ static void on_poll(uv_poll_t *handle, int status, int events) {
     uint8_t *frame = d->rx_data + offset;
     ssize_t n = read(d->fd, frame, d->max_frame + 1);
     if (n > 0 && (size_t)n <= d->max_frame) {
-      if (d->vnet_hdr_size > 0 && finish_checksum(frame, (size_t)n, (size_t)d->vnet_hdr_size) < 0) {
+      if (d->vnet_hdr_size > 0 && offload_finish_checksum(frame, (size_t)n, (size_t)d->vnet_hdr_size) < 0) {
         d->bad_header++;
         continue;
       }
@@ -411,17 +363,18 @@ static napi_value SetLink(napi_env env, napi_callback_info info) {
 
 /*
  * attach(fd, vnetHdrSize, rxBuffer: ArrayBuffer, maxFrame, rxLengths: Int32Array,
- *        onBatch(count, oversized, badHeader), onError(err)) -> handle
+ *        onBatch(count, oversized, badHeader), onError(err), ethernet: boolean, txGso: boolean)
+ *   -> handle
  * Takes ownership of fd (closing it if attach fails) and polls it for readability on the current
  * event loop.
  */
 static napi_value attach_owned(napi_env env, int fd, napi_value *argv);
 
 static napi_value Attach(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
+  size_t argc = 9;
+  napi_value argv[9];
   CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 7) return throw_code(env, "EINVAL", "attach needs 7 arguments");
+  if (argc < 9) return throw_code(env, "EINVAL", "attach needs 9 arguments");
   int32_t fd;
   CHECK(napi_get_value_int32(env, argv[0], &fd));
   napi_value handle = attach_owned(env, fd, argv);
@@ -432,6 +385,9 @@ static napi_value Attach(napi_env env, napi_callback_info info) {
 /* attach() once fd is known: returns NULL (an exception pending) when it did not take fd over. */
 static napi_value attach_owned(napi_env env, int fd, napi_value *argv) {
   int32_t vnet, max_frame;
+  bool ethernet, tx_gso;
+  CHECK(napi_get_value_bool(env, argv[7], &ethernet));
+  CHECK(napi_get_value_bool(env, argv[8], &tx_gso));
   CHECK(napi_get_value_int32(env, argv[1], &vnet));
   CHECK(napi_get_value_int32(env, argv[3], &max_frame));
   void *data;
@@ -448,6 +404,7 @@ static napi_value attach_owned(napi_env env, int fd, napi_value *argv) {
   if (!is_ta) return throw_code(env, "EINVAL", "rxLengths must be an Int32Array");
   CHECK(napi_get_typedarray_info(env, argv[4], &type, &length, &lengths, NULL, NULL));
   if (type != napi_int32_array || length == 0) return throw_code(env, "EINVAL", "rxLengths must be an Int32Array");
+  if (tx_gso && vnet == 0) return throw_code(env, "EINVAL", "txGso needs the virtio-net header");
   if (max_frame <= vnet || (size_t)max_frame >= byte_length)
     return throw_code(env, "EINVAL", "rxBuffer must be larger than maxFrame, maxFrame larger than the header");
 
@@ -459,6 +416,8 @@ static napi_value attach_owned(napi_env env, int fd, napi_value *argv) {
   d->rx_data = data;
   d->rx_lengths = lengths;
   d->rx_size = byte_length;
+  d->ethernet = ethernet;
+  d->tx_gso = tx_gso;
   d->max_frame = (size_t)max_frame;
   d->slots = (uint32_t)length;
   uv_loop_t *loop;
@@ -497,11 +456,55 @@ static napi_value attach_owned(napi_env env, int fd, napi_value *argv) {
   return handle;
 }
 
+/* Writes `iovcnt` buffers as one frame; returns 1 when the kernel took it, 0 when it refused it,
+   -1 at EAGAIN (its queue is full). */
+static int write_frame(Device *d, struct iovec *iov, int iovcnt) {
+  ssize_t n;
+  do n = writev(d->fd, iov, iovcnt);
+  while (n < 0 && errno == EINTR);
+  if (n >= 0) return 1;
+  return errno == EAGAIN ? -1 : 0;
+}
+
+/* A run of segments that goes as one super-frame (or, one segment alone, as it is). */
+typedef struct {
+  TcpSegment first, last;
+  struct iovec payloads[GSO_MAX_SEGMENTS];
+  uint32_t count;
+  size_t payload;
+  /* The run ended: its last segment was short of gso_size or had PSH. */
+  int closed;
+} Run;
+
+/* Writes a run; returns how many of its frames the kernel took (all or none), or -1 at EAGAIN. */
+static int write_run(Device *d, Run *r) {
+  static const struct virtio_net_hdr_mrg_rxbuf zero;
+  if (r->count == 1) {
+    struct iovec iov[2] = {{(void *)&zero, (size_t)d->vnet_hdr_size}, {(void *)r->first.data, r->first.len}};
+    return write_frame(d, iov, 2);
+  }
+  struct virtio_net_hdr_mrg_rxbuf vnet;
+  uint8_t headers[GSO_MAX_HEADERS];
+  offload_super_headers(&r->first, &r->last, r->payload, &vnet, headers);
+  struct iovec iov[GSO_MAX_SEGMENTS + 2];
+  iov[0] = (struct iovec){&vnet, (size_t)d->vnet_hdr_size};
+  iov[1] = (struct iovec){headers, r->first.payload};
+  memcpy(iov + 2, r->payloads, r->count * sizeof(struct iovec));
+  int rc = write_frame(d, iov, (int)r->count + 2);
+  return rc <= 0 ? rc : (int)r->count;
+}
+
 /*
  * write(handle, frames: Uint8Array[]) -> number of frames the kernel took.
  * Never blocks and never throws for a frame: it stops at EAGAIN (the device's queue is full) and skips
- * a frame the kernel refuses (EINVAL, EMSGSIZE, EIO); the caller counts the difference as drops. With a vnet header, each frame goes out after a
- * zeroed header (no checksum or segmentation offload) with one writev.
+ * a frame the kernel refuses (EINVAL, EMSGSIZE, EIO); the caller counts the difference as drops. With
+ * a vnet header, each frame goes out after a zeroed header (its checksums are complete). With txGso,
+ * consecutive TCP data segments of one connection (offload_continues says which) go as one GSO
+ * super-frame, like TSO: one writev of a virtio-net header asking for TCP segmentation
+ * (gso_size = the first segment's payload, partial checksum), the first segment's headers with the
+ * total length, and every segment's payload in place (no copy). The kernel takes it as one packet
+ * (a local socket as one GRO-sized segment) and segments it only if it forwards it to a link that
+ * needs it. A run that the kernel refuses counts all its frames as refused.
  */
 static napi_value Write(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -513,9 +516,10 @@ static napi_value Write(napi_env env, napi_callback_info info) {
   uint32_t count;
   if (napi_get_array_length(env, argv[1], &count) != napi_ok)
     return throw_code(env, "EINVAL", "frames must be an array of Uint8Array");
-  struct virtio_net_hdr_mrg_rxbuf header;
-  memset(&header, 0, sizeof header);
+  static const struct virtio_net_hdr_mrg_rxbuf zero;
   uint32_t sent = 0;
+  Run run;
+  run.count = 0;
   for (uint32_t i = 0; i < count; i++) {
     napi_value element;
     napi_typedarray_type type;
@@ -527,19 +531,43 @@ static napi_value Write(napi_env env, napi_callback_info info) {
     if (!is_ta) return throw_code(env, "EINVAL", "frames must be an array of Uint8Array");
     CHECK(napi_get_typedarray_info(env, element, &type, &length, &data, NULL, NULL));
     if (type != napi_uint8_array) return throw_code(env, "EINVAL", "frames must be an array of Uint8Array");
-    ssize_t n;
-    do {
-      if (d->vnet_hdr_size > 0) {
-        struct iovec iov[2] = {{&header, (size_t)d->vnet_hdr_size}, {data, length}};
-        n = writev(d->fd, iov, 2);
-      } else {
-        n = write(d->fd, data, length);
+    TcpSegment seg;
+    int tcp = d->tx_gso && offload_parse_tcp(data, length, d->ethernet, &seg);
+    if (run.count > 0 && tcp && !run.closed && run.count < GSO_MAX_SEGMENTS &&
+        offload_continues(&run.first, run.payload, run.first.seq + (uint32_t)run.payload, &seg)) {
+      run.last = seg;
+    } else {
+      if (run.count > 0) {
+        int rc = write_run(d, &run);
+        run.count = 0;
+        if (rc < 0) break;
+        sent += (uint32_t)rc;
       }
-    } while (n < 0 && errno == EINTR);
-    if (n >= 0)
-      sent++;
-    else if (errno == EAGAIN)
-      break;
+      if (!tcp) {
+        int rc;
+        if (d->vnet_hdr_size > 0) {
+          struct iovec iov[2] = {{(void *)&zero, (size_t)d->vnet_hdr_size}, {data, length}};
+          rc = write_frame(d, iov, 2);
+        } else {
+          struct iovec iov[1] = {{data, length}};
+          rc = write_frame(d, iov, 1);
+        }
+        if (rc < 0) break;
+        sent += (uint32_t)rc;
+        continue;
+      }
+      run.first = run.last = seg;
+      run.payload = 0;
+      run.closed = 0;
+    }
+    size_t size = seg.len - seg.payload;
+    run.payloads[run.count++] = (struct iovec){(void *)(seg.data + seg.payload), size};
+    run.payload += size;
+    run.closed = (seg.flags & 0x08) != 0 || size < run.first.len - run.first.payload;
+  }
+  if (run.count > 0) {
+    int rc = write_run(d, &run);
+    if (rc > 0) sent += (uint32_t)rc;
   }
   napi_value result;
   CHECK(napi_create_uint32(env, sent, &result));

@@ -44,10 +44,16 @@ export interface TapNative {
     rxLengths: Int32Array,
     onBatch: (count: number, oversized: number, badHeader: number) => void,
     onError: (error: NodeJS.ErrnoException) => void,
+    /** Ethernet frames (TAP) rather than bare IP packets (TUN). */
+    ethernet: boolean,
+    /** `write` coalesces consecutive TCP segments into GSO super-frames (needs the header). */
+    txGso: boolean,
   ): NativeDeviceHandle;
   /**
    * Writes each frame with one write(2) (writev(2) after a zeroed virtio-net header when enabled);
-   * returns how many the kernel took. Never blocks: stops at EAGAIN, skips a refused frame.
+   * with `txGso`, consecutive TCP data segments of one connection go as one GSO super-frame (one
+   * writev, the payloads in place). Returns how many frames the kernel took. Never blocks: stops at
+   * EAGAIN, skips a refused frame (all of a refused super-frame).
    */
   write(handle: NativeDeviceHandle, frames: readonly Uint8Array[]): number;
   /** Stops polling and closes the descriptor. */

@@ -26,7 +26,12 @@
  * TUN_F_TSO6, so the kernel skips the transport checksum of what it sends to the stack (the addon
  * completes it in C, see native/tap/tap.c) and sends TCP as GSO super-frames of up to 64 KiB, one TCP
  * segment each, which the stack takes like any segment: a Linux receiver does the same with GRO. The
- * kernel then handles one frame where it handled ~44, and so does the stack.
+ * kernel then handles one frame where it handled ~44, and so does the stack. On the way out the addon
+ * coalesces the consecutive TCP data segments of one connection in a transmitted batch into one
+ * super-frame with a virtio-net header asking for TCP segmentation (gso_size = the segments' size,
+ * partial checksum), written with one writev from the segments' own bytes: the kernel takes it as one
+ * packet, like a frame from a NIC doing TSO. A capture of the stack (`--pcap`) shows the segments;
+ * one on the kernel side shows the super-frames.
  */
 
 import type { NetworkInterface } from '../../core/device/interface.ts';
@@ -188,6 +193,8 @@ abstract class TunTapDevice implements LinkEndpoint {
         this.close();
         onError(error);
       },
+      tap,
+      this.offload,
     );
     if (this.offload) {
       try {
