@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import type { Simulation } from '../../src/bindings/memory/simulation.ts';
 import '../../src/api/install.ts';
 import type { SocketError } from '../../src/api/posix/socket-error.ts';
-import { twoHosts } from '../helpers/sim-hosts.ts';
+import { ipv6ToString } from '../../src/wire/address.ts';
+import { configure, twoHosts } from '../helpers/sim-hosts.ts';
+import { ip6, linkLocal, twoHosts6 } from '../sim/ipv6-helpers.ts';
 
 /** Hosts a (10.0.0.1) and b (10.0.0.2) with their posix modules. */
 export function posixPair(seed: number, impairments = {}) {
@@ -66,4 +68,18 @@ export function pattern(n: number, seed = 7): Uint8Array {
     out[i] = x >>> 24;
   }
   return out;
+}
+
+/**
+ * Dual-stack hosts a (10.0.0.1, 2001:db8::1) and b (10.0.0.2, 2001:db8::2) on one wire, with their
+ * link-local addresses settled and their posix modules.
+ */
+export function posixPair6(seed: number) {
+  const t = twoHosts6(seed);
+  configure(t.a, t.ia, '10.0.0.1/24');
+  configure(t.b, t.ib, '10.0.0.2/24');
+  t.a.ipv6!.addAddress(t.ia, ip6('2001:db8::1'), 64, { dad: false });
+  t.b.ipv6!.addAddress(t.ib, ip6('2001:db8::2'), 64, { dad: false });
+  const ll = (s: typeof t.a, i: typeof t.ia) => ipv6ToString(linkLocal(s, i)!);
+  return { ...t, pa: t.a.posix, pb: t.b.posix, llA: ll(t.a, t.ia), llB: ll(t.b, t.ib) };
 }

@@ -7,8 +7,8 @@
 
 import type { Stack } from '../../core/stack.ts';
 import type { Ipv4Addr } from '../../wire/address.ts';
-import { AF_INET } from './constants.ts';
-import type { InetAddr, SockAddr } from './sockaddr.ts';
+import { AF_INET, type AF_INET6 } from './constants.ts';
+import type { AddrContext, IpSockAddr, SockAddr } from './sockaddr.ts';
 import { fail } from './socket-error.ts';
 import type { TcpBindTable } from './tcp-bind-table.ts';
 
@@ -37,6 +37,10 @@ export interface OptionState {
   multicastLoop: boolean;
   /** IP_MULTICAST_IF as an address of ours; 0: the route's interface. */
   multicastIf: Ipv4Addr;
+  /** IPV6_MULTICAST_IF as an interface index; 0: the route's interface. */
+  multicastIf6: number;
+  /** IPV6_V6ONLY (AF_INET6 sockets; Linux's default, net.ipv6.bindv6only, is 0). */
+  v6Only: boolean;
   noDelay: boolean;
   /** TCP_KEEPIDLE and TCP_KEEPINTVL in seconds, TCP_KEEPCNT in probes (tcp(7) defaults). */
   keepIdle: number;
@@ -65,6 +69,8 @@ export function defaultOptions(): OptionState {
     multicastTtl: 1,
     multicastLoop: true,
     multicastIf: 0,
+    multicastIf6: 0,
+    v6Only: false,
     noDelay: false,
     keepIdle: 7200,
     keepIntvl: 75,
@@ -92,8 +98,7 @@ export interface EndpointContext {
   wake(): void;
 }
 
-export abstract class Endpoint {
-  readonly family = AF_INET;
+export abstract class Endpoint implements AddrContext {
   abstract readonly type: number;
   abstract readonly protocol: number;
   opts: OptionState = defaultOptions();
@@ -102,10 +107,18 @@ export abstract class Endpoint {
   shutRd = false;
   shutWr = false;
 
-  constructor(protected readonly ctx: EndpointContext) {}
+  /** AF_INET or AF_INET6. */
+  constructor(
+    protected readonly ctx: EndpointContext,
+    readonly family: typeof AF_INET | typeof AF_INET6 = AF_INET,
+  ) {}
 
   get stack(): Stack {
     return this.ctx.stack;
+  }
+
+  get v6Only(): boolean {
+    return this.opts.v6Only;
   }
 
   /** The pending error, cleared (as Linux's sock_error). */
@@ -121,13 +134,13 @@ export abstract class Endpoint {
     if (e !== undefined) fail(e, call, 'pending socket error');
   }
 
-  abstract bind(local: InetAddr): void;
+  abstract bind(local: IpSockAddr): void;
   /** `undefined` is AF_UNSPEC: dissolve the association. */
-  abstract connect(remote: InetAddr | undefined): void;
+  abstract connect(remote: IpSockAddr | undefined): void;
   abstract listen(backlog: number): void;
   /** A new endpoint from the accept queue with its peer, or undefined when the queue is empty. */
   abstract accept(): { ep: Endpoint; peer: SockAddr } | undefined;
-  abstract send(data: Uint8Array, to: InetAddr | undefined): number;
+  abstract send(data: Uint8Array, to: IpSockAddr | undefined): number;
   abstract recv(max: number, peek: boolean): Received;
   abstract shutdown(how: number): void;
   abstract close(): void;

@@ -9,7 +9,7 @@
 import type { NetworkInterface } from '../../core/device/interface.ts';
 import { isCongestionControlName } from '../../core/tcp/congestion/controller.ts';
 import type { TcpInfo } from '../../core/tcp/tcp-info.ts';
-import { ipv4IsMulticast, ipv4ToString, parseIpv4 } from '../../wire/address.ts';
+import { ipv4IsMulticast, ipv4ToString, ipv6IsMulticast, parseIpv4, parseIpv6 } from '../../wire/address.ts';
 import * as C from './constants.ts';
 import type { Endpoint, Linger, OptionKey, OptionState } from './endpoint.ts';
 import { fail } from './socket-error.ts';
@@ -25,13 +25,19 @@ export interface IpMreq {
   ifindex?: number;
 }
 
+/** IPV6_JOIN_GROUP's `struct ipv6_mreq`: the group, and the interface by index (0 or absent: the route's). */
+export interface Ipv6Mreq {
+  multiaddr: string;
+  ifindex?: number;
+}
+
 /** SO_LINGER as getsockopt returns it (C's `struct linger`). */
 export interface LingerValue {
   onoff: number;
   linger: number;
 }
 
-export type OptionValue = number | boolean | string | LingerValue | Linger | IpMreq | TcpInfo;
+export type OptionValue = number | boolean | string | LingerValue | Linger | IpMreq | Ipv6Mreq | TcpInfo;
 
 type Kinds = 'any' | 'udp' | 'tcp';
 
@@ -172,6 +178,33 @@ define(C.IPPROTO_IP, C.IP_MULTICAST_IF, {
 define(C.IPPROTO_IP, C.IP_ADD_MEMBERSHIP, { kinds: 'udp', set: (ep, v) => membership(ep, v, true) });
 define(C.IPPROTO_IP, C.IP_DROP_MEMBERSHIP, { kinds: 'udp', set: (ep, v) => membership(ep, v, false) });
 
+// ---- IPPROTO_IPV6 (AF_INET6 sockets only: see `lookup`) ----
+flag(C.IPPROTO_IPV6, C.IPV6_V6ONLY, 'v6Only', 'any');
+define(C.IPPROTO_IPV6, C.IPV6_UNICAST_HOPS, {
+  kinds: 'udp',
+  get: (ep) => ep.opts.ttl ?? (ep as UdpEndpoint).defaultTtl,
+  // -1 restores the default (ipv6(7)).
+  set: (ep, v) => store(ep, 'ttl', v === -1 ? undefined : int(v, 1, 255, 'IPV6_UNICAST_HOPS')),
+});
+define(C.IPPROTO_IPV6, C.IPV6_MULTICAST_HOPS, {
+  kinds: 'udp',
+  get: (ep) => ep.opts.multicastTtl,
+  set: (ep, v) => store(ep, 'multicastTtl', v === -1 ? 1 : int(v, 0, 255, 'IPV6_MULTICAST_HOPS')),
+});
+define(C.IPPROTO_IPV6, C.IPV6_MULTICAST_LOOP, {
+  kinds: 'udp',
+  get: (ep) => (ep.opts.multicastLoop ? 1 : 0),
+  // Linux takes 0 or 1 only here.
+  set: (ep, v) => store(ep, 'multicastLoop', int(v, 0, 1, 'IPV6_MULTICAST_LOOP') === 1),
+});
+define(C.IPPROTO_IPV6, C.IPV6_MULTICAST_IF, {
+  kinds: 'udp',
+  get: (ep) => ep.opts.multicastIf6,
+  set: (ep, v) => store(ep, 'multicastIf6', ifindex(ep, v, 'IPV6_MULTICAST_IF')),
+});
+define(C.IPPROTO_IPV6, C.IPV6_JOIN_GROUP, { kinds: 'udp', set: (ep, v) => membership6(ep, v, true) });
+define(C.IPPROTO_IPV6, C.IPV6_LEAVE_GROUP, { kinds: 'udp', set: (ep, v) => membership6(ep, v, false) });
+
 // ---- IPPROTO_TCP ----
 flag(C.IPPROTO_TCP, C.TCP_NODELAY, 'noDelay', 'tcp');
 // tcp(7) bounds: MAX_TCP_KEEPIDLE, MAX_TCP_KEEPINTVL (32767 s), MAX_TCP_KEEPCNT (127).
@@ -196,6 +229,23 @@ function address(v: unknown, what: string): number {
   const a = typeof v === 'string' ? parseIpv4(v) : undefined;
   if (a === undefined) bad(`${what} takes an IPv4 address`);
   return a;
+}
+
+/** An interface index: 0 for none, else one the stack has (ENODEV otherwise). */
+function ifindex(ep: Endpoint, v: unknown, what: string): number {
+  const n = int(v, 0, 0x7fffffff, what);
+  if (n !== 0 && ep.stack.getInterface(n) === undefined) fail('ENODEV', 'setsockopt', `no interface ${n}`);
+  return n;
+}
+
+function membership6(ep: Endpoint, v: unknown, join: boolean): void {
+  const m = v as Partial<Ipv6Mreq> | null;
+  if (m === null || typeof m !== 'object') bad('takes { multiaddr, ifindex? }');
+  const group = typeof m.multiaddr === 'string' ? parseIpv6(m.multiaddr) : undefined;
+  if (group === undefined || !ipv6IsMulticast(group))
+    bad(`${String(m.multiaddr)} is not an IPv6 multicast group`);
+  const index = ifindex(ep, m.ifindex ?? 0, 'ipv6mr_interface');
+  (ep as UdpEndpoint).membership(join, group, index === 0 ? undefined : ep.stack.getInterface(index));
 }
 
 function membership(ep: Endpoint, v: unknown, join: boolean): void {
@@ -231,8 +281,10 @@ export function setOption(ep: Endpoint, level: number, name: number, value: unkn
 
 function lookup(ep: Endpoint, level: number, name: number, call: string): OptionDef {
   const def = table.get(id(level, name));
-  // IPPROTO_IPV6 options too: an AF_INET socket has none (as Linux's ip_setsockopt answers).
-  if (def === undefined) return fail('ENOPROTOOPT', call, `no option ${name} at level ${level}`);
+  // An AF_INET socket has no IPPROTO_IPV6 option (as Linux's ip_setsockopt answers).
+  if (def === undefined || (level === C.IPPROTO_IPV6 && ep.family !== C.AF_INET6)) {
+    return fail('ENOPROTOOPT', call, `no option ${name} at level ${level}`);
+  }
   const kind = ep instanceof TcpEndpoint ? 'tcp' : 'udp';
   if (def.kinds !== 'any' && def.kinds !== kind)
     fail('ENOPROTOOPT', call, `not an option of ${kind} sockets`);

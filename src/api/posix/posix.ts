@@ -94,14 +94,17 @@ export class Posix {
   /** socket(domain, type, protocol): the lowest free descriptor. */
   socket(domain: number, type: number, protocol = 0): number {
     return syscall('socket', () => {
-      if (domain === AF_INET6) fail('EAFNOSUPPORT', 'socket', 'IPv6 sockets are not available yet');
-      if (domain !== AF_INET) fail('EAFNOSUPPORT', 'socket', `family ${domain}`);
+      if (domain !== AF_INET && domain !== AF_INET6) fail('EAFNOSUPPORT', 'socket', `family ${domain}`);
+      if (domain === AF_INET6 && this.stack.ipv6 === undefined) {
+        fail('EAFNOSUPPORT', 'socket', 'the stack has no IPv6');
+      }
       const base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
       let make: () => Endpoint;
       if (base === SOCK_STREAM && (protocol === 0 || protocol === IPPROTO_TCP)) {
+        if (domain === AF_INET6) fail('EAFNOSUPPORT', 'socket', 'IPv6 stream sockets are not available yet');
         make = () => new TcpEndpoint(this.ctx);
       } else if (base === SOCK_DGRAM && (protocol === 0 || protocol === IPPROTO_UDP)) {
-        make = () => new UdpEndpoint(this.ctx);
+        make = () => new UdpEndpoint(this.ctx, domain);
       } else if (base === SOCK_STREAM || base === SOCK_DGRAM) {
         return fail('EPROTONOSUPPORT', 'socket', `protocol ${protocol}`);
       } else if (base === SOCK_RAW) {
@@ -116,7 +119,10 @@ export class Posix {
   }
 
   bind(fd: number, addr: SockAddr): void {
-    syscall('bind', () => this.get(fd, 'bind').bind(parseSockAddr(addr, 'bind')));
+    syscall('bind', () => {
+      const ep = this.get(fd, 'bind');
+      ep.bind(parseSockAddr(addr, 'bind', ep));
+    });
   }
 
   getsockname(fd: number): SockAddr {
@@ -152,7 +158,7 @@ export class Posix {
   connect(fd: number, addr: SockAddr): void {
     syscall('connect', () => {
       const ep = this.get(fd, 'connect');
-      ep.connect(isUnspec(addr) ? undefined : parseSockAddr(addr, 'connect'));
+      ep.connect(isUnspec(addr) ? undefined : parseSockAddr(addr, 'connect', ep));
     });
   }
 
@@ -187,7 +193,7 @@ export class Posix {
     return syscall(call, () => {
       const ep = this.get(fd, call);
       if (flags & MSG_OOB) fail('EOPNOTSUPP', call, 'no urgent data');
-      return ep.send(data, addr === undefined ? undefined : parseSockAddr(addr, call));
+      return ep.send(data, addr === undefined ? undefined : parseSockAddr(addr, call, ep));
     });
   }
 

@@ -1,24 +1,58 @@
 /**
- * Socket addresses: C's `struct sockaddr_in` as a plain object `{ family, address, port }` with the
- * address as text, and the conversions to and from the core's numeric IPv4 addresses.
+ * Socket addresses: C's `struct sockaddr_in` and `struct sockaddr_in6` as plain objects
+ * (`{ family, address, port }`, plus `flowinfo` and `scopeId` for AF_INET6) with the address as
+ * text, and their conversions to and from the core's addresses for a socket of either family.
+ * An AF_INET6 socket takes AF_INET addresses where Linux does (connect, sendto: the peer is then
+ * the IPv4-mapped address, RFC 3493 3.7) and reports IPv4 peers as `::ffff:a.b.c.d`.
  */
-import { type Ipv4Addr, ipv4ToString, parseIpv4 } from '../../wire/address.ts';
+import type { NetworkInterface } from '../../core/device/interface.ts';
+import { type IpAddr, ipToString, v4Mapped } from '../../core/ip-address.ts';
+import type { Stack } from '../../core/stack.ts';
+import {
+  type Ipv4Addr,
+  type Ipv6Addr,
+  ipv6IsLinkLocal,
+  ipv6IsMulticast,
+  parseIpv4,
+  parseIpv6,
+} from '../../wire/address.ts';
 import { AF_INET, AF_INET6, AF_UNSPEC } from './constants.ts';
 import { fail } from './socket-error.ts';
 
 export interface SockAddr {
-  /** AF_INET (AF_INET6 is refused for now; AF_UNSPEC only to dissolve a UDP association). */
+  /** AF_INET or AF_INET6 (AF_UNSPEC only to dissolve a UDP association). */
   family: number;
-  /** Dotted-quad text; '0.0.0.0' is INADDR_ANY. */
+  /** Dotted-quad or IPv6 text; '0.0.0.0' is INADDR_ANY, '::' in6addr_any. */
   address: string;
   /** Host byte order: no htons here. */
   port: number;
+  /** AF_INET6: sin6_flowinfo (0 when absent; taken and ignored, as Linux without IPV6_FLOWINFO_SEND). */
+  flowinfo?: number;
+  /** AF_INET6: sin6_scope_id, an interface index (0 or absent: none). */
+  scopeId?: number;
 }
 
-/** The core form of an AF_INET address. */
+/** The core form of an AF_INET address (what the stream sockets take until TCP speaks IPv6). */
 export interface InetAddr {
   addr: Ipv4Addr;
   port: number;
+}
+
+/** The core form of an address for a socket of either family: its address in the socket's family, port, scope. */
+export interface IpSockAddr {
+  addr: IpAddr;
+  port: number;
+  /** The interface a link-local address is scoped to (sin6_scope_id). */
+  scope?: NetworkInterface;
+}
+
+/** What parsing needs to know of the socket. */
+export interface AddrContext {
+  /** AF_INET or AF_INET6. */
+  readonly family: number;
+  readonly stack: Stack;
+  /** IPV6_V6ONLY. */
+  readonly v6Only: boolean;
 }
 
 /** `{ family: AF_INET, address, port }`. */
@@ -26,31 +60,69 @@ export function sockaddrIn(address: string, port: number): SockAddr {
   return { family: AF_INET, address, port };
 }
 
-/** The sockaddr of a core address and port. */
-export function toSockAddr(addr: Ipv4Addr, port: number): SockAddr {
-  return sockaddrIn(ipv4ToString(addr), port);
+/** `{ family: AF_INET6, address, port, flowinfo, scopeId }`. */
+export function sockaddrIn6(address: string, port: number, scopeId = 0, flowinfo = 0): SockAddr {
+  return { family: AF_INET6, address, port, flowinfo, scopeId };
 }
 
-/** The unbound address 0.0.0.0:0, what getsockname reports before bind. */
-export const ANY_SOCKADDR: Readonly<SockAddr> = Object.freeze(sockaddrIn('0.0.0.0', 0));
+/** RFC 4007 6: addresses whose scope is a link (link-local unicast, link- and interface-local multicast). */
+export function needsScope(addr: IpAddr): addr is Ipv6Addr {
+  return (
+    typeof addr !== 'number' && (ipv6IsLinkLocal(addr) || (ipv6IsMulticast(addr) && (addr[1]! & 0xf) <= 2))
+  );
+}
+
+/** The sockaddr of a core address: AF_INET6 for 16-byte addresses, with the scope's index when scoped. */
+export function toSockAddr(addr: IpAddr, port: number, scope?: NetworkInterface): SockAddr {
+  if (typeof addr === 'number') return sockaddrIn(ipToString(addr), port);
+  return sockaddrIn6(ipToString(addr), port, needsScope(addr) ? (scope?.index ?? 0) : 0);
+}
+
+/** The unbound address of a socket of `family`, what getsockname reports before bind. */
+export function anySockAddr(family: number): SockAddr {
+  return family === AF_INET6 ? sockaddrIn6('::', 0) : sockaddrIn('0.0.0.0', 0);
+}
 
 /**
- * Parses `sa` for `call`: EAFNOSUPPORT for another family (AF_INET6 included, until the core's
- * transports speak IPv6), EINVAL for a malformed address or a port outside 0..65535.
+ * Parses `sa` for `call` on a socket described by `ctx`. An AF_INET socket takes AF_INET only
+ * (EAFNOSUPPORT). An AF_INET6 socket takes AF_INET6 (a scope id naming no interface: ENODEV) and,
+ * for connect and sendto, AF_INET as the mapped address (Linux's ip6_datagram_connect and
+ * udpv6_sendmsg; on an IPV6_V6ONLY socket EAFNOSUPPORT and ENETUNREACH); bind takes AF_INET6
+ * only. EINVAL for a malformed address or a port outside 0..65535, and for an unknown family in
+ * an AF_INET6 sendto.
  */
-export function parseSockAddr(sa: SockAddr, call: string): InetAddr {
+export function parseSockAddr(sa: SockAddr, call: string, ctx: AddrContext): IpSockAddr {
   if (sa === null || typeof sa !== 'object') fail('EFAULT', call, 'no address');
-  if (sa.family !== AF_INET) {
-    fail('EAFNOSUPPORT', call, sa.family === AF_INET6 ? 'IPv6 sockets are not available' : 'family');
-  }
-  const addr = typeof sa.address === 'string' ? parseIpv4(sa.address) : undefined;
-  if (addr === undefined) fail('EINVAL', call, `bad address ${String(sa.address)}`);
   const port = sa.port;
   if (!Number.isInteger(port) || port < 0 || port > 0xffff) fail('EINVAL', call, `bad port ${port}`);
-  return { addr, port };
+  if (sa.family === AF_INET) {
+    const addr = typeof sa.address === 'string' ? parseIpv4(sa.address) : undefined;
+    if (addr === undefined) fail('EINVAL', call, `bad address ${String(sa.address)}`);
+    if (ctx.family === AF_INET) return { addr, port };
+    if (call === 'bind') fail('EAFNOSUPPORT', call, 'an AF_INET address on an AF_INET6 socket');
+    if (ctx.v6Only)
+      fail(call === 'connect' ? 'EAFNOSUPPORT' : 'ENETUNREACH', call, 'the socket is IPv6-only');
+    return { addr: v4Mapped(addr), port };
+  }
+  // udpv6_sendmsg answers EINVAL for a family it does not know, the other calls EAFNOSUPPORT.
+  if (sa.family !== AF_INET6 && ctx.family === AF_INET6 && call === 'sendto')
+    fail('EINVAL', call, `family ${sa.family}`);
+  if (sa.family !== AF_INET6 || ctx.family !== AF_INET6) fail('EAFNOSUPPORT', call, `family ${sa.family}`);
+  const addr = typeof sa.address === 'string' ? parseIpv6(sa.address) : undefined;
+  if (addr === undefined) fail('EINVAL', call, `bad address ${String(sa.address)}`);
+  const flow = sa.flowinfo ?? 0;
+  if (!Number.isInteger(flow) || flow < 0 || flow > 0xffffffff) fail('EINVAL', call, `bad flowinfo ${flow}`);
+  const id = sa.scopeId ?? 0;
+  if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) fail('EINVAL', call, `bad scope id ${id}`);
+  // Linux reads sin6_scope_id only for addresses that need one.
+  if (id === 0 || !needsScope(addr)) return { addr, port };
+  return { addr, port, scope: ctx.stack.getInterface(id) ?? fail('ENODEV', call, `no interface ${id}`) };
 }
 
 /** Whether `sa` is AF_UNSPEC (connect's way of dissolving a datagram association). */
 export function isUnspec(sa: SockAddr): boolean {
   return sa !== null && typeof sa === 'object' && sa.family === AF_UNSPEC;
 }
+
+/** The unbound AF_INET address 0.0.0.0:0. */
+export const ANY_SOCKADDR: Readonly<SockAddr> = Object.freeze(sockaddrIn('0.0.0.0', 0));

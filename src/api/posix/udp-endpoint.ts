@@ -1,13 +1,19 @@
 /**
- * A SOCK_DGRAM descriptor over the core's `UdpSocket`: sendto/recvfrom with MSG_PEEK (the peeked
- * datagram is held here until a normal receive takes it) and truncation, connect and AF_UNSPEC
- * disconnect, shutdown flags, and the options pushed to the core socket.
+ * A SOCK_DGRAM descriptor over the core's `UdpSocket` of its family (AF_INET6 sockets are
+ * dual-stack unless IPV6_V6ONLY): sendto/recvfrom with MSG_PEEK (the peeked datagram is held here
+ * until a normal receive takes it) and truncation, connect and AF_UNSPEC disconnect, shutdown
+ * flags, and the options pushed to the core socket.
  */
 import type { NetworkInterface } from '../../core/device/interface.ts';
+import { type IpAddr, v4Mapped } from '../../core/ip-address.ts';
+import { DEFAULT_HOP_LIMIT } from '../../core/ip6/ipv6.ts';
 import type { Stack } from '../../core/stack.ts';
 import type { UdpDatagram, UdpSocket } from '../../core/udp/udp-socket.ts';
 import type { Ipv4Addr } from '../../wire/address.ts';
+import { bindScoped } from '../scoped-address.ts';
 import {
+  AF_INET,
+  AF_INET6,
   IPPROTO_UDP,
   MSG_TRUNC,
   POLLERR,
@@ -20,19 +26,21 @@ import {
   SOCK_DGRAM,
 } from './constants.ts';
 import { Endpoint, type EndpointContext, type OptionKey, type Received } from './endpoint.ts';
-import { ANY_SOCKADDR, type InetAddr, type SockAddr, toSockAddr } from './sockaddr.ts';
+import { anySockAddr, type IpSockAddr, type SockAddr, toSockAddr } from './sockaddr.ts';
 import { fail } from './socket-error.ts';
 
 export class UdpEndpoint extends Endpoint {
   readonly type = SOCK_DGRAM;
   readonly protocol = IPPROTO_UDP;
-  readonly core: UdpSocket;
+  readonly core: UdpSocket<IpAddr>;
   /** A datagram returned by MSG_PEEK, delivered again by the next receive. */
-  private peeked: UdpDatagram | undefined;
+  private peeked: UdpDatagram<IpAddr> | undefined;
+  /** The interface of a connected link-local peer (its sin6_scope_id). */
+  private peerScope: NetworkInterface | undefined;
 
-  constructor(ctx: EndpointContext) {
-    super(ctx);
-    this.core = ctx.stack.udp.open();
+  constructor(ctx: EndpointContext, family: typeof AF_INET | typeof AF_INET6 = AF_INET) {
+    super(ctx, family);
+    this.core = ctx.stack.udp.open({ family: family === AF_INET6 ? 6 : 4 });
     this.core.onReadable = () => ctx.wake();
     this.core.onError = (err) => {
       this.error = err.code;
@@ -44,19 +52,28 @@ export class UdpEndpoint extends Endpoint {
     return false;
   }
 
-  bind(local: InetAddr): void {
-    this.core.bind(local.port, local.addr, {
-      reuseAddr: this.opts.reuseAddr,
-      reusePort: this.opts.reusePort,
-    });
+  /** A link-local address binds the socket to its scope's interface, as Linux's inet6_bind. */
+  bind(local: IpSockAddr): void {
+    bindScoped(
+      this.stack,
+      this.core,
+      local.port,
+      { addr: local.addr, scope: local.scope },
+      {
+        reuseAddr: this.opts.reuseAddr,
+        reusePort: this.opts.reusePort,
+      },
+    );
   }
 
-  connect(remote: InetAddr | undefined): void {
+  connect(remote: IpSockAddr | undefined): void {
     if (remote === undefined) {
-      if (this.core.remoteAddress !== 0) this.core.disconnect();
+      if (this.core.remotePort !== 0) this.core.disconnect();
+      this.peerScope = undefined;
       return;
     }
-    this.core.connect(remote.addr, remote.port);
+    this.core.connect(remote.addr, remote.port, remote.scope);
+    this.peerScope = remote.scope;
   }
 
   listen(): void {
@@ -67,12 +84,12 @@ export class UdpEndpoint extends Endpoint {
     return fail('EOPNOTSUPP', 'accept', 'datagram socket');
   }
 
-  send(data: Uint8Array, to: InetAddr | undefined): number {
+  send(data: Uint8Array, to: IpSockAddr | undefined): number {
     if (this.shutWr) fail('EPIPE', 'send', 'shut down for writing');
     // Linux reports a pending ICMP error to the next send of a connected socket too.
     this.throwPending('send');
     if (to === undefined) this.core.send(data);
-    else this.core.send(data, to.addr, to.port);
+    else this.core.send(data, to.addr, to.port, to.scope);
     return data.length;
   }
 
@@ -87,14 +104,14 @@ export class UdpEndpoint extends Endpoint {
     const truncated = d.data.length > max;
     return {
       data: truncated ? d.data.slice(0, max) : peek ? d.data.slice() : d.data,
-      from: toSockAddr(d.address, d.port),
+      from: toSockAddr(d.address, d.port, d.iface),
       flags: truncated ? MSG_TRUNC : 0,
     };
   }
 
   shutdown(how: number): void {
     // Linux: an unconnected datagram socket is not connected to shut down.
-    if (this.core.remoteAddress === 0) fail('ENOTCONN', 'shutdown', 'socket is not connected');
+    if (this.core.remotePort === 0) fail('ENOTCONN', 'shutdown', 'socket is not connected');
     if (how !== SHUT_WR) this.shutRd = true;
     if (how !== SHUT_RD) this.shutWr = true;
   }
@@ -105,14 +122,15 @@ export class UdpEndpoint extends Endpoint {
   }
 
   sockname(): SockAddr {
-    return this.core.localPort === 0
-      ? { ...ANY_SOCKADDR }
-      : toSockAddr(this.core.localAddress, this.core.localPort);
+    const core = this.core;
+    if (core.localPort === 0) return anySockAddr(this.family);
+    return toSockAddr(core.localAddress, core.localPort, core.boundDevice ?? this.peerScope);
   }
 
   peername(): SockAddr {
-    if (this.core.remoteAddress === 0) fail('ENOTCONN', 'getpeername', 'socket is not connected');
-    return toSockAddr(this.core.remoteAddress, this.core.remotePort);
+    const core = this.core;
+    if (core.remotePort === 0) fail('ENOTCONN', 'getpeername', 'socket is not connected');
+    return toSockAddr(core.remoteAddress, core.remotePort, this.peerScope ?? core.boundDevice);
   }
 
   revents(): number {
@@ -147,7 +165,7 @@ export class UdpEndpoint extends Endpoint {
         core.bindToDevice(o.bindToDevice === '' ? undefined : ifaceByName(stack, o.bindToDevice));
         break;
       case 'ttl':
-        core.setTtl(o.ttl ?? stack.ipv4.defaultTtl);
+        core.setTtl(o.ttl ?? this.defaultTtl);
         break;
       case 'tos':
         core.setTos(o.tos);
@@ -161,14 +179,28 @@ export class UdpEndpoint extends Endpoint {
       case 'multicastIf':
         core.setMulticastInterface(o.multicastIf === 0 ? undefined : ifaceByAddress(stack, o.multicastIf));
         break;
+      case 'multicastIf6':
+        core.setMulticastInterface(o.multicastIf6 === 0 ? undefined : stack.getInterface(o.multicastIf6));
+        break;
+      case 'v6Only':
+        core.setV6Only(o.v6Only);
+        break;
       // SO_REUSEADDR, SO_REUSEPORT: read by the next bind; the TCP options: no meaning here.
     }
   }
 
-  /** IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP. */
-  membership(join: boolean, group: Ipv4Addr, iface: NetworkInterface | undefined): void {
-    if (join) this.core.addMembership(group, iface);
-    else this.core.dropMembership(group, iface);
+  /** The TTL or hop limit when none is set: the stack's IPv4 default, or IPv6's. */
+  get defaultTtl(): number {
+    return this.family === AF_INET6
+      ? (this.stack.ipv6?.defaultHopLimit ?? DEFAULT_HOP_LIMIT)
+      : this.stack.ipv4.defaultTtl;
+  }
+
+  /** IP_ADD_MEMBERSHIP / IP_DROP_MEMBERSHIP (by the mapped group on AF_INET6), IPV6_JOIN_GROUP / IPV6_LEAVE_GROUP. */
+  membership(join: boolean, group: IpAddr, iface: NetworkInterface | undefined): void {
+    const g = this.family === AF_INET6 && typeof group === 'number' ? v4Mapped(group) : group;
+    if (join) this.core.addMembership(g, iface);
+    else this.core.dropMembership(g, iface);
   }
 }
 
