@@ -67,6 +67,10 @@ export const interfaceFlags: Record<string, FlagSpec> = {
     value: 'FILE',
   },
   json: { type: 'boolean', help: 'print events as JSON lines instead of text' },
+  'no-offload': {
+    type: 'boolean',
+    help: 'TAP/TUN without checksum and TCP segmentation offloads (default: on; for debugging)',
+  },
   impair: impairFlag,
 };
 
@@ -83,6 +87,8 @@ export interface InterfaceConfig {
   mtu: number | undefined;
   pcap: string | undefined;
   json: boolean;
+  /** TAP/TUN checksum and segmentation offloads (`--no-offload` turns them off; default on). */
+  offload?: boolean;
   /** Global IPv6 addresses from router advertisements (`--slaac`). */
   slaac: boolean;
   /** Impairments of what the devices receive (`--impair`, see impair.ts). */
@@ -168,6 +174,7 @@ export function parseInterfaceOptions(args: ParsedArgs): InterfaceConfig {
     mtu,
     pcap,
     json: args.flags.json === true,
+    offload: args.flags['no-offload'] !== true,
     slaac,
     ...(impair ? { impair } : {}),
   };
@@ -239,6 +246,7 @@ export class Session {
         const options = {
           name: d.name,
           up: true,
+          offload: config.offload !== false,
           onError: (e: NodeJS.ErrnoException) =>
             fail(Object.assign(new Error(`device ${d.name}: ${e.message}`), { code: e.code ?? 'EIO' })),
           ...(config.mtu !== undefined ? { mtu: config.mtu } : {}),
