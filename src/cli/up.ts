@@ -62,7 +62,7 @@ export async function runUp(argv: string[]): Promise<number> {
         forwarding: session.stack.ipv4.forwarding,
         ...(dhcpPlan.clients.length > 0 || dhcpPlan.server !== undefined ? { dhcp: dhcp.info() } : {}),
         ...ipv6.info,
-        ...(dhcp6Plan.clients.length > 0 ? { dhcp6: dhcp6.info() } : {}),
+        ...(dhcp6Plan.clients.length > 0 || dhcp6Plan.server !== undefined ? { dhcp6: dhcp6.info() } : {}),
       },
       [
         ...(described.length > 0 ? [`  serving ${described.join(', ')}`] : []),

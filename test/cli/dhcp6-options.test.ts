@@ -24,6 +24,35 @@ describe('DHCPv6 command-line options', () => {
     assert.deepEqual(plan(['--tap', 'a']), { clients: [], trigger: 'ra' });
   });
 
+  test('--dhcp6-server: a range inside the --ipv6 prefix of a TAP, at most MAX_POOL addresses', () => {
+    const p = plan([
+      '--tap',
+      'a',
+      '--ipv6',
+      '2001:db8:1::1/64',
+      '--tap',
+      'b',
+      '--ipv6',
+      '2001:db8:2::1/64',
+      '--dhcp6-server',
+      '2001:db8:2::100-2001:db8:2::1ff',
+    ]);
+    assert.equal(p.server?.device, 1);
+    assert.equal(p.server?.size, 256);
+    assert.equal(p.server?.range, '2001:db8:2::100-2001:db8:2::1ff');
+    assert.deepEqual(p.clients, []);
+    const refuses = (argv: string[], message: RegExp) =>
+      assert.throws(
+        () => plan(['--tap', 'a', '--ipv6', '2001:db8:1::1/64', ...argv]),
+        (e: Error) => e instanceof UsageError && message.test(e.message),
+      );
+    refuses(['--dhcp6-server', '2001:db8:1::100'], /expected START-END/);
+    refuses(['--dhcp6-server', '2001:db8:1::1ff-2001:db8:1::100'], /comes before/);
+    refuses(['--dhcp6-server', '2001:db8:9::100-2001:db8:9::1ff'], /not inside the --ipv6 prefix/);
+    refuses(['--dhcp6-server', '2001:db8:1::-2001:db8:1::1:0'], /more than 65536/);
+    refuses(['--dhcp6-server', '2001:db8:1::-2001:db8:1:0:1::'], /too wide/);
+  });
+
   test('--dhcp6 needs a TAP', () => {
     assert.throws(
       () => plan(['--tun', 'b', '--dhcp6']),

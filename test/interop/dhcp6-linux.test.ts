@@ -8,8 +8,11 @@
  * - stateless (`ra-stateless`: O set, the prefix autonomous): SLAAC gives the address and an
  *   Information-request the DNS server and search domain.
  *
+ * And the other way: ISC `dhclient -6` in the namespace gets an address from `netstack up
+ * --dhcp6-server START-END` and the kernel reaches the stack from it.
+ *
  * Every frame the stack sent is captured and must dissect cleanly in tshark. Needs Linux, root,
- * /dev/net/tun, the native addon, iproute2, ping and dnsmasq; skipped loudly otherwise.
+ * /dev/net/tun, the native addon, iproute2, ping, dnsmasq and dhclient; skipped loudly otherwise.
  */
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -20,7 +23,7 @@ import { NetnsHarness, type NsProcess, waitFor } from '../helpers/netns.ts';
 import { cliInteropSkipReason, type NetstackProcess, NetstackRunner } from '../helpers/netstack-cli.ts';
 import { assertCleanCapture, sentBy } from '../helpers/stack-capture.ts';
 
-const SKIP = cliInteropSkipReason(['ping', 'dnsmasq']);
+const SKIP = cliInteropSkipReason(['ping', 'dnsmasq', 'dhclient']);
 if (SKIP !== undefined)
   console.warn(`\n!!! SKIPPING the DHCPv6 interop tests against dnsmasq: ${SKIP} !!!\n`);
 
@@ -31,7 +34,7 @@ interface Lease {
   domains: string[];
 }
 
-describe('DHCPv6 from dnsmasq (netstack up --slaac)', { skip: SKIP }, () => {
+describe('DHCPv6 against Linux: dnsmasq serving netstack up, dhclient -6 served by it', { skip: SKIP }, () => {
   let netns: NetnsHarness;
   let runner: NetstackRunner;
   let dir: string;
@@ -167,5 +170,83 @@ describe('DHCPv6 from dnsmasq (netstack up --slaac)', { skip: SKIP }, () => {
       what: `the DNS server in the resolver (${up.stdout})`,
     });
     assert.equal(await runner.stop(up), 0, up.stderr);
+  });
+
+  test('dhclient -6 leases an address from netstack up --dhcp6-server and reaches the stack from it', async () => {
+    const ns = await netns.createNamespace();
+    const dev = netns.uniqueName('c');
+    await netns.exec(ns, 'ip', ['tuntap', 'add', 'dev', dev, 'mode', 'tap']);
+    // No DAD on the kernel's side: dhclient needs a usable link-local address to solicit from.
+    await netns.exec(ns, 'sysctl', ['-qw', `net.ipv6.conf.${dev}.accept_dad=0`]);
+    await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
+    const pcap = join(dir, `${dev}.pcap`);
+    const up = runner.start(ns, [
+      'up',
+      '--tap',
+      dev,
+      '--ipv6',
+      '2001:db8:69::2/64',
+      '--dhcp6-server',
+      '2001:db8:69::100-2001:db8:69::1ff',
+      '--pcap',
+      pcap,
+      '--json',
+    ]);
+    await up.ready();
+    const ready = up.events().find((e) => e.event === 'ready') as {
+      interfaces: Array<{ mac: string }>;
+      dhcp6?: { server?: { interface: string; range: string } };
+    };
+    assert.deepEqual(ready.dhcp6?.server, { interface: dev, range: '2001:db8:69::100-2001:db8:69::1ff' });
+    const dhclient = netns.spawn(ns, 'dhclient', [
+      '-6',
+      '-d',
+      '-v',
+      '-1',
+      '-lf',
+      join(dir, `${dev}.leases`),
+      '-pf',
+      join(dir, `${dev}.pid`),
+      dev,
+    ]);
+    const leased = await waitFor(
+      async () => {
+        const { stdout } = await netns.exec(ns, 'ip', [
+          '-6',
+          '-j',
+          'addr',
+          'show',
+          'dev',
+          dev,
+          'scope',
+          'global',
+        ]);
+        const [link] = JSON.parse(stdout) as Array<{ addr_info: Array<{ local: string }> }>;
+        return link?.addr_info.find((a) => a.local.startsWith('2001:db8:69::'))?.local;
+      },
+      {
+        timeout: 30_000,
+        interval: 100,
+        what: `dhclient's address (dhclient: ${dhclient.stderr}; netstack: ${up.stdout})`,
+      },
+    );
+    const n = BigInt(`0x${leased.split(':').at(-1)}`);
+    assert.ok(n >= 0x100n && n <= 0x1ffn, leased);
+    // dhclient-script adds the address as a /128: reach the stack's prefix on the link from it.
+    await netns.exec(ns, 'ip', ['-6', 'route', 'add', '2001:db8:69::/64', 'dev', dev]);
+    const { stdout } = await netns.exec(
+      ns,
+      'ping',
+      ['-6', '-c', '3', '-i', '0.1', '-W', '2', '-I', leased, '2001:db8:69::2'],
+      { timeout: 15_000 },
+    );
+    assert.match(stdout, /3 packets transmitted, 3 received, 0% packet loss/, stdout);
+    dhclient.kill('SIGTERM');
+    await dhclient.exited;
+    assert.equal(await runner.stop(up), 0, up.stderr);
+    const counters = up.events().find((e) => e.event === 'counters')?.counters as Record<string, number>;
+    assert.ok((counters['dhcp6.server.rx.solicit'] ?? 0) >= 1, JSON.stringify(counters));
+    assert.ok((counters['dhcp6.server.tx.reply'] ?? 0) >= 1, JSON.stringify(counters));
+    assertCleanCapture(pcap, `(${sentBy([ready.interfaces[0]!.mac])}) && ipv6`, { atLeast: 5 });
   });
 });
