@@ -34,7 +34,7 @@ interface Lease {
   domains: string[];
 }
 
-describe('DHCPv6 against Linux: dnsmasq serving netstack up, dhclient -6 served by it', { skip: SKIP }, () => {
+describe('DHCPv6 against Linux (dnsmasq, dhclient -6)', { skip: SKIP }, () => {
   let netns: NetnsHarness;
   let runner: NetstackRunner;
   let dir: string;
