@@ -69,7 +69,7 @@ export class Simulation implements Environment {
     timer.deadline = Number.POSITIVE_INFINITY;
     this.clock.set(time);
     this.eventsRun++;
-    timer.callback(time);
+    timer.fire(time);
     return true;
   }
 
