@@ -1,0 +1,203 @@
+/**
+ * Interop: `stack.dgram` udp6 on a TAP device against Linux's UDP in a network namespace, through
+ * a small python3 socket script on the Linux side (a dual-stack echo server on `::` that answers
+ * with the address it saw, and a client that prints the reply and the address it came from):
+ *
+ * - a udp6 socket on the stack sends to Linux's global address and to its link-local address with
+ *   the zone (`fe80::...%tap`); the echo comes back with the right rinfo, and Linux saw the
+ *   stack's global and link-local (with its zone) addresses;
+ * - Linux sends to a dual-stack udp6 socket on the stack over the global address, the link-local
+ *   address with Linux's zone, and IPv4: rinfo has Linux's address, `fe80::...%tap` and
+ *   `::ffff:a.b.c.d`, and the replies reach Linux from the addresses it sent to.
+ *
+ * Needs Linux, root, /dev/net/tun, the native addon, iproute2 and python3; skipped loudly otherwise.
+ */
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import type dgram from 'node:dgram';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import '../../src/api/install.ts';
+import { NodeEnvironment } from '../../src/bindings/node/node-environment.ts';
+import { type AttachedDevice, attachTap, type TapDevice } from '../../src/bindings/node/tap.ts';
+import { loadTapNative } from '../../src/bindings/node/tap-native.ts';
+import { Stack } from '../../src/core/stack.ts';
+import { ipv6IsLinkLocal, ipv6ToString, parseIpv6 } from '../../src/wire/address.ts';
+import { NetnsHarness, netnsUnavailableReason, waitFor } from '../helpers/netns.ts';
+import { configure } from '../helpers/sim-hosts.ts';
+
+const KERNEL4 = '10.223.0.1';
+const STACK4 = '10.223.0.2';
+const KERNEL6 = '2001:db8:66::1';
+const STACK6 = '2001:db8:66::2';
+const ECHO_PORT = 9000;
+
+/** The Linux side: `server` echoes `<data> seen <sender>`; `client HOST PORT MSG` prints `<reply> from <sender>`. */
+const SCRIPT = `
+import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+def text(addr):
+    zone = '%' + socket.if_indextoname(addr[3]) if addr[3] and '%' not in addr[0] else ''
+    return addr[0] + zone
+if sys.argv[1] == 'server':
+    s.bind(('::', ${ECHO_PORT}))
+    print('ready', flush=True)
+    while True:
+        data, addr = s.recvfrom(65535)
+        s.sendto(data + b' seen ' + text(addr).encode(), addr)
+else:
+    host, port, msg = sys.argv[2], int(sys.argv[3]), sys.argv[4]
+    if ':' not in host:
+        host = '::ffff:' + host
+    s.settimeout(5)
+    s.sendto(msg.encode(), socket.getaddrinfo(host, port, socket.AF_INET6, socket.SOCK_DGRAM)[0][4])
+    data, addr = s.recvfrom(65535)
+    print(data.decode() + ' from ' + text(addr), flush=True)
+`;
+
+function skipReason(): string | undefined {
+  const netns = netnsUnavailableReason();
+  if (netns !== undefined) return netns;
+  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing';
+  try {
+    loadTapNative();
+    execFileSync('python3', ['--version'], { stdio: 'ignore' });
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
+}
+
+const SKIP = skipReason();
+if (SKIP !== undefined)
+  console.warn(`\n!!! SKIPPING the stack.dgram udp6 interop tests against Linux: ${SKIP} !!!\n`);
+
+describe('stack.dgram udp6 against Linux over a TAP device', { skip: SKIP }, () => {
+  let netns: NetnsHarness;
+  let ns: string;
+  let env: NodeEnvironment;
+  let stack: Stack;
+  let tap: AttachedDevice<TapDevice>;
+  let dev: string;
+  let kernelLL: string;
+  let stackLL: string;
+
+  before(async () => {
+    netns = new NetnsHarness();
+    ns = await netns.createNamespace();
+    // No DAD on the Linux side: its addresses are usable at once.
+    await netns.exec(ns, 'sysctl', [
+      '-qw',
+      'net.ipv6.conf.all.accept_dad=0',
+      'net.ipv6.conf.default.accept_dad=0',
+    ]);
+    env = new NodeEnvironment();
+    stack = new Stack(env, { name: 'dgram6-interop' });
+    tap = attachTap(stack, { name: netns.uniqueName('t'), mtu: 1500 });
+    dev = tap.device.name;
+    configure(stack, tap.iface, `${STACK4}/24`);
+    stack.ipv6!.addAddress(tap.iface, parseIpv6(STACK6)!, 64, { dad: false });
+    await new Promise<void>((resolve, reject) =>
+      execFile('ip', ['link', 'set', dev, 'netns', ns], (e, _o, stderr) =>
+        e ? reject(new Error(stderr)) : resolve(),
+      ),
+    );
+    await netns.exec(ns, 'ip', ['addr', 'add', `${KERNEL4}/24`, 'dev', dev]);
+    await netns.exec(ns, 'ip', ['-6', 'addr', 'add', `${KERNEL6}/64`, 'dev', dev, 'nodad']);
+    await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
+    kernelLL = await waitFor(
+      async () => {
+        const { stdout } = await netns.exec(ns, 'ip', [
+          '-6',
+          '-j',
+          'addr',
+          'show',
+          'dev',
+          dev,
+          'scope',
+          'link',
+        ]);
+        // iproute2 prints an empty object in addr_info for the filtered-out IPv4 side.
+        const [link] = JSON.parse(stdout) as Array<{
+          addr_info: Array<{ local?: string; tentative?: boolean }>;
+        }>;
+        return link?.addr_info.find((a) => a.local !== undefined && a.tentative !== true)?.local;
+      },
+      { timeout: 10_000, what: `Linux's link-local address on ${dev}` },
+    );
+    stackLL = await waitFor(
+      () => {
+        const a = stack
+          .ipv6!.listAddresses(tap.iface)
+          .find((x) => ipv6IsLinkLocal(x.addr) && x.state === 'preferred');
+        return a === undefined ? undefined : ipv6ToString(a.addr);
+      },
+      { timeout: 10_000, what: "the stack's link-local address (DAD)" },
+    );
+  });
+
+  after(async () => {
+    tap?.close();
+    env?.close();
+    await netns?.cleanup();
+  });
+
+  test('stack.dgram sends to Linux over the global and the link-local address with its zone', async () => {
+    const server = netns.spawn(ns, 'python3', ['-c', SCRIPT, 'server']);
+    await waitFor(() => server.stdout.includes('ready'), { timeout: 10_000, what: 'the python echo server' });
+    const s = stack.dgram.createSocket('udp6');
+    const got: Array<[string, dgram.RemoteInfo]> = [];
+    s.on('message', (m: Buffer, r: dgram.RemoteInfo) => got.push([m.toString(), r]));
+    s.bind(0);
+    await once(s, 'listening');
+    const zone = tap.iface.name;
+    for (const [i, target] of [KERNEL6, `${kernelLL}%${zone}`].entries()) {
+      // Retried until answered: the first datagram may wait for neighbor discovery.
+      await waitFor(
+        () => {
+          if (got.length > i) return true;
+          s.send(`to ${i}`, ECHO_PORT, target);
+          return false;
+        },
+        { timeout: 10_000, interval: 200, what: `an echo from ${target}` },
+      );
+      const [text, rinfo] = got[i]!;
+      assert.deepEqual(rinfo, { address: target, family: 'IPv6', port: ECHO_PORT, size: text.length });
+      assert.equal(text, `to ${i} seen ${i === 0 ? STACK6 : `${stackLL}%${dev}`}`, text);
+    }
+    s.close();
+    server.kill();
+  });
+
+  test('Linux sends to a dual-stack stack.dgram socket: global, link-local with zone, IPv4 mapped', async () => {
+    const s = stack.dgram.createSocket('udp6');
+    const seen: string[] = [];
+    s.on('message', (m: Buffer, r: dgram.RemoteInfo) => {
+      seen.push(r.address);
+      s.send(`re ${m}`, r.port, r.address);
+    });
+    s.bind(0);
+    await once(s, 'listening');
+    const port = s.address().port;
+    const cases: Array<[string, string, string]> = [
+      [STACK6, KERNEL6, STACK6],
+      [`${stackLL}%${dev}`, `${kernelLL}%${tap.iface.name}`, `${stackLL}%${dev}`],
+      [STACK4, `::ffff:${KERNEL4}`, `::ffff:${STACK4}`],
+    ];
+    for (const [target, expectSeen, expectFrom] of cases) {
+      const { stdout } = await netns.exec(
+        ns,
+        'python3',
+        ['-c', SCRIPT, 'client', target, String(port), 'hi'],
+        {
+          timeout: 15_000,
+        },
+      );
+      assert.equal(stdout.trim(), `re hi from ${expectFrom}`);
+      assert.equal(seen.at(-1), expectSeen);
+    }
+    s.close();
+  });
+});
