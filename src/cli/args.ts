@@ -48,7 +48,8 @@ export function parseArgs(argv: readonly string[], spec: Record<string, FlagSpec
       const eq = arg.indexOf('=');
       name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
       inline = eq >= 0 ? arg.slice(eq + 1) : undefined;
-    } else if (arg.startsWith('-') && arg.length === 2 && !/^-[0-9]$/.test(arg)) {
+    } else if (arg.startsWith('-') && arg.length === 2 && (!/^-[0-9]$/.test(arg) || byShort.has(arg[1]!))) {
+      // A digit is a flag only when the spec has it (`-4`, `-6`); else `-1` is a positional.
       name = byShort.get(arg.slice(1));
       if (name === undefined) throw new UsageError(`unknown option ${arg}`);
     } else {

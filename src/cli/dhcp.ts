@@ -1,5 +1,8 @@
 /**
- * DHCP for `netstack up`: `--dhcp` runs a client on every TAP device given without `--ipv4`;
+ * DHCP on the command line: `--dhcp` (an interface flag of every command) runs a client on every
+ * TAP device given without `--ipv4`; the DNS servers and domain of a lease (RFC 2132 options 6 and
+ * 15) go to the stack's resolver as the source `dhcp4:<device>` (servers given with `--dns` take
+ * precedence). `ping`, `nc` and `fetch` wait for the leases before they start (`leased`). For `up`,
  * `--dhcp-server START-END` serves that range on the TAP whose `--ipv4` subnet holds it (leases
  * kept in `--dhcp-leases FILE` when given). Lease changes are printed as events (`dhcp-lease`,
  * `dhcp-lease-lost`, `dhcp-state`); `stop` releases the leases and closes the server.
@@ -15,11 +18,11 @@ import { type Ipv4Addr, ipv4Mask, ipv4ToString } from '../wire/address.ts';
 import { type FlagSpec, type ParsedArgs, UsageError } from './args.ts';
 import { type InterfaceConfig, parseAddressArg, type Session } from './interface-options.ts';
 
+/** How long `ping`, `nc` and `fetch` wait for their leases (DISCOVER is sent again after 4 and 8 s). */
+const LEASE_WAIT_MS = 30_000;
+
+/** The flags of `up`'s DHCP server (`--dhcp` itself is an interface flag). */
 export const dhcpFlags: Record<string, FlagSpec> = {
-  dhcp: {
-    type: 'boolean',
-    help: 'configure every --tap given without --ipv4 by DHCP (address, routes, DNS)',
-  },
   'dhcp-server': {
     type: 'string',
     help: 'serve addresses START-END by DHCP on the --tap whose --ipv4 subnet holds them',
@@ -90,6 +93,8 @@ export function parseDhcpOptions(args: ParsedArgs, config: InterfaceConfig): Dhc
 export interface DhcpRun {
   /** For the ready event and reports. */
   info(): Record<string, unknown>;
+  /** Resolves once every client holds a lease. */
+  readonly bound: Promise<void>;
   /** Releases the leases (DHCPRELEASE) and stops serving. */
   stop(): void;
 }
@@ -101,14 +106,30 @@ export interface DhcpRun {
  */
 export function startDhcp(session: Session, plan: DhcpPlan): DhcpRun {
   const stack = session.stack;
+  let leases = 0;
+  let allBound: () => void = () => {};
+  const bound = new Promise<void>((resolve) => {
+    allBound = resolve;
+  });
+  if (plan.clients.length === 0) allBound();
   const clients = plan.clients.map((i) => {
     const iface = session.devices[i]!.iface;
+    const source = `dhcp4:${iface.name}`;
+    let leased = false;
     const client: DhcpClient = new DhcpClient(stack, iface, {
       startDelay: [0, SECOND],
       onStateChange: (state: DhcpClientState) =>
         session.event('dhcp-state', { interface: iface.name, state }, () => `dhcp: ${iface.name} ${state}`),
       onLease: (lease) => {
         const d = describeLease(lease, stack.now());
+        stack.dns.resolver.setSource(source, {
+          servers: lease.dnsServers.map(ipv4ToString),
+          search: lease.domainName !== undefined ? [lease.domainName] : [],
+        });
+        if (!leased) {
+          leased = true;
+          if (++leases === plan.clients.length) allBound();
+        }
         session.event('dhcp-lease', { interface: iface.name, lease: d }, () =>
           [
             `dhcp: ${iface.name} bound ${d.address}`,
@@ -118,12 +139,14 @@ export function startDhcp(session: Session, plan: DhcpPlan): DhcpRun {
           ].join(''),
         );
       },
-      onLeaseLost: (lease, reason) =>
+      onLeaseLost: (lease, reason) => {
+        stack.dns.resolver.setSource(source, undefined);
         session.event(
           'dhcp-lease-lost',
           { interface: iface.name, address: ipv4ToString(lease.address), reason },
           () => `dhcp: ${iface.name} lost ${ipv4ToString(lease.address)} (${reason})`,
-        ),
+        );
+      },
     });
     return client;
   });
@@ -142,6 +165,7 @@ export function startDhcp(session: Session, plan: DhcpPlan): DhcpRun {
   }
   for (const c of clients) c.start();
   return {
+    bound,
     info: () => ({
       ...(clients.length > 0
         ? { clients: clients.map((c) => ({ interface: c.iface.name, ...c.info() })) }
@@ -161,4 +185,28 @@ export function startDhcp(session: Session, plan: DhcpPlan): DhcpRun {
       server?.stop();
     },
   };
+}
+
+/**
+ * `--dhcp` for `ping`, `nc` and `fetch`: starts the clients and resolves once they hold leases
+ * (ETIMEDOUT after LEASE_WAIT_MS); the leases are released when the session closes.
+ */
+export async function leased(session: Session, args: ParsedArgs): Promise<void> {
+  const plan = parseDhcpOptions(args, session.config);
+  if (plan.clients.length === 0) return;
+  const run = startDhcp(session, plan);
+  session.beforeClose.push(() => run.stop());
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () =>
+        reject(Object.assign(new Error(`no DHCP lease in ${LEASE_WAIT_MS / 1000} s`), { code: 'ETIMEDOUT' })),
+      LEASE_WAIT_MS,
+    );
+  });
+  try {
+    await Promise.race([run.bound, timeout, session.failed]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

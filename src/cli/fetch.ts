@@ -4,21 +4,28 @@
  * error (JSON lines with `--json`). The file or pipe holds the connection back when it is slower
  * than the network (the client stops reading; TCP's window closes).
  *
- * Exit 0 when a 2xx response arrived whole; 1 for another status, a connection error or a body cut
- * short.
+ * The URL's host is an address or a name resolved over the stack (`--dns`, or the servers DHCP
+ * gave): A records while the stack's TCP is IPv4 only (`-4` is the default; `-6` is refused until
+ * TCP has IPv6).
+ *
+ * Exit 0 when a 2xx response arrived whole; 6 when the host name does not resolve (curl's code:
+ * `netstack fetch: (6) Could not resolve host: NAME`); 1 for another status, a connection error or
+ * a body cut short.
  */
 import { createWriteStream } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { HttpGet } from '../apps/http/client.ts';
 import { type FlagSpec, parseArgs, UsageError } from './args.ts';
+import { leased } from './dhcp.ts';
 import {
   interfaceFlags,
-  parseAddressArg,
   parseInterfaceOptions,
   parsePortArg,
   Session,
   untilSignal,
 } from './interface-options.ts';
+import { parseHostArg } from './ipv6-options.ts';
+import { familyFlags, familyOf, isLiteral, ResolveError, resolveHost } from './resolve-host.ts';
 
 export const fetchFlags: Record<string, FlagSpec> = {
   output: {
@@ -28,6 +35,7 @@ export const fetchFlags: Record<string, FlagSpec> = {
     value: 'FILE',
   },
   quiet: { type: 'boolean', short: 'q', help: 'no progress lines (the summary and errors still print)' },
+  ...familyFlags,
   ...interfaceFlags,
 };
 
@@ -35,24 +43,28 @@ export const fetchFlags: Record<string, FlagSpec> = {
 const PROGRESS_MS = 1000;
 
 export interface FetchPlan {
-  address: number;
+  /** The URL's host: an address (IPv6 without its brackets) or a name. */
+  hostname: string;
   port: number;
   /** The Host field: the URL's authority as written. */
   host: string;
   path: string;
 }
 
-/** `http://ADDR[:PORT][/path]` (IPv4 literals for now) to what the request needs. */
+/** `http://HOST[:PORT][/path]` (HOST a name, an IPv4 address or `[IPv6]`) to what the request needs. */
 export function parseFetchUrl(text: string): FetchPlan {
-  const m = /^http:\/\/([^/?#:]+)(?::([^/?#]*))?([/?][^#]*)?(?:#.*)?$/i.exec(text);
+  const m = /^http:\/\/(\[[^\]/]*\]|[^/?#:[\]]+)(?::([^/?#]*))?([/?][^#]*)?(?:#.*)?$/i.exec(text);
   if (m === null) {
     if (/^https:/i.test(text)) throw new UsageError('https is not supported (no TLS): use http://');
-    throw new UsageError(`not an http URL: ${text} (expected http://ADDR[:PORT]/path)`);
+    throw new UsageError(`not an http URL: ${text} (expected http://HOST[:PORT]/path)`);
   }
-  const address = parseAddressArg(m[1]!, 'URL host');
+  const authority = m[1]!;
+  const hostname = authority.startsWith('[') ? authority.slice(1, -1) : authority;
+  // A malformed literal is a usage error now; a name is resolved once the stack is up.
+  if (isLiteral(hostname) || authority.startsWith('[')) parseHostArg(hostname, 'URL host');
   const port = m[2] === undefined ? 80 : parsePortArg(m[2], 'URL port');
   const path = m[3] === undefined ? '/' : m[3].startsWith('?') ? `/${m[3]}` : m[3];
-  return { address, port, host: m[2] === undefined ? m[1]! : `${m[1]}:${m[2]}`, path };
+  return { hostname, port, host: m[2] === undefined ? authority : `${authority}:${m[2]}`, path };
 }
 
 function mib(bytes: number): string {
@@ -67,6 +79,11 @@ export async function runFetch(argv: string[]): Promise<number> {
     );
   const url = args.positionals[0]!;
   const plan = parseFetchUrl(url);
+  const family = familyOf(args.flags);
+  if (family === 6 || plan.hostname.includes(':'))
+    throw Object.assign(new Error('TCP over IPv6 is not in the stack yet (use -4 or an IPv4 host)'), {
+      code: 'EAFNOSUPPORT',
+    });
   const config = parseInterfaceOptions(args);
   const outputPath = args.flags.output as string | undefined;
   if (outputPath === '') throw new UsageError('-o needs a file name');
@@ -89,8 +106,26 @@ export async function runFetch(argv: string[]): Promise<number> {
             );
           });
     await opened;
+    await leased(session, args);
+    let address: number;
+    try {
+      const dst = await Promise.race([
+        resolveHost(session.stack, plan.hostname, 4, 'URL host'),
+        session.failed,
+      ]);
+      address = dst.addr as number;
+    } catch (e) {
+      if (!(e instanceof ResolveError)) throw e;
+      // curl: `curl: (6) Could not resolve host: NAME`, exit 6.
+      session.event(
+        'error',
+        { code: e.code, host: e.host, message: e.reason },
+        () => `netstack fetch: (6) Could not resolve host: ${e.host}`,
+      );
+      return 6;
+    }
     session.ready({ url }, [`  fetching ${url}`]);
-    const g = new HttpGet(session.stack, plan);
+    const g = new HttpGet(session.stack, { address, port: plan.port, host: plan.host, path: plan.path });
     let status = 0;
     let length: number | undefined;
     let received = 0;

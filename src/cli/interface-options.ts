@@ -1,13 +1,16 @@
 /**
  * What every command that puts a stack on a real network shares: the interface flags (`--tap`,
- * `--tun`, `--ipv4`, `--gateway`, `--mtu`, `--pcap`, `--json`), their checks, and a `Session` that
- * builds the stack on Node's clock, attaches the devices, configures addresses and routes, captures
- * to a pcap file, prints events (text or JSON lines) and closes everything with a counter report.
+ * `--tun`, `--ipv4`, `--gateway`, `--dns`, `--dhcp`, `--mtu`, `--pcap`, `--json`), their checks, and
+ * a `Session` that builds the stack on Node's clock, attaches the devices, configures addresses,
+ * routes and name servers, captures to a pcap file, prints events (text or JSON lines) and closes
+ * everything with a counter report.
  *
  * Devices are numbered in the order `--tap` and `--tun` were given; the i-th `--ipv4` (and `--ipv6`)
  * belongs to the i-th device (`--tap a --ipv4 10.0.1.1/24 --tap b --ipv4 10.0.2.1/24`).
  */
 import { performance } from 'node:perf_hooks';
+import '../api/install.ts';
+import { MAX_SERVERS, type NameServer, parseNameServer } from '../apps/dns/config.ts';
 import type { Impairments } from '../bindings/memory/impairments.ts';
 import { NodeEnvironment } from '../bindings/node/node-environment.ts';
 import {
@@ -60,6 +63,16 @@ export const interfaceFlags: Record<string, FlagSpec> = {
   },
   ...ipv6InterfaceFlags,
   gateway: { type: 'string', help: 'default route via ADDR (on the subnet of an --ipv4)', value: 'ADDR' },
+  dns: {
+    type: 'string',
+    repeatable: true,
+    help: 'name server for host names: 10.0.0.53, 10.0.0.53:5353, 2001:db8::53 or [2001:db8::53]:5353; repeatable, asked in order (default: those DHCP gives)',
+    value: 'ADDR',
+  },
+  dhcp: {
+    type: 'boolean',
+    help: 'configure every --tap given without --ipv4 by DHCP (address, routes, DNS)',
+  },
   mtu: { type: 'number', help: 'MTU of every device, set on the kernel side too (default 1500)', value: 'N' },
   pcap: {
     type: 'string',
@@ -84,6 +97,8 @@ export interface DeviceConfig {
 export interface InterfaceConfig {
   devices: DeviceConfig[];
   gateway: Ipv4Addr | undefined;
+  /** Name servers given with `--dns` (empty: those DHCP gives, if any). */
+  dns: NameServer[];
   mtu: number | undefined;
   pcap: string | undefined;
   json: boolean;
@@ -153,6 +168,7 @@ export function parseInterfaceOptions(args: ParsedArgs): InterfaceConfig {
     )
   )
     throw new UsageError(`--gateway ${gatewayText} is not on the subnet of any --ipv4`);
+  const dns = parseDnsServers((args.flags.dns as string[] | undefined) ?? []);
   const mtu = args.flags.mtu as number | undefined;
   if (mtu !== undefined && (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535))
     throw new UsageError(`--mtu must be an integer between 68 and 65535`);
@@ -171,6 +187,7 @@ export function parseInterfaceOptions(args: ParsedArgs): InterfaceConfig {
   return {
     devices,
     gateway,
+    dns,
     mtu,
     pcap,
     json: args.flags.json === true,
@@ -178,6 +195,20 @@ export function parseInterfaceOptions(args: ParsedArgs): InterfaceConfig {
     slaac,
     ...(impair ? { impair } : {}),
   };
+}
+
+/** The `--dns` servers, checked (the form `dns.setServers` takes; at most MAX_SERVERS). */
+export function parseDnsServers(texts: readonly string[]): NameServer[] {
+  const servers = texts.map((text) => {
+    const s = parseNameServer(text);
+    if (s === undefined)
+      throw new UsageError(
+        `--dns: expected ADDR, ADDR:PORT or [IPV6]:PORT (e.g. 10.0.0.53, [2001:db8::53]:5353): ${text}`,
+      );
+    return s;
+  });
+  if (servers.length > MAX_SERVERS) throw new UsageError(`--dns: at most ${MAX_SERVERS} name servers`);
+  return servers;
 }
 
 /** Counters of one device, as printed at exit. */
@@ -226,6 +257,8 @@ export class Session {
   private readonly env = new NodeEnvironment();
   private capture: { writer: CaptureWriter; stop: () => void } | undefined;
   private closedReport: SessionReport | undefined;
+  /** Run first by `close` (e.g. the DHCP clients release their leases while the devices are open). */
+  readonly beforeClose: Array<() => void> = [];
 
   constructor(
     readonly config: InterfaceConfig,
@@ -289,6 +322,7 @@ export class Session {
         if (d.ipv6 !== undefined)
           stack.ipv6?.addAddress(this.devices[i]!.iface, d.ipv6.addr, d.ipv6.prefixLen);
       });
+      if (config.dns.length > 0) stack.dns.resolver.configure({ servers: config.dns });
       const gateway = config.gateway;
       if (gateway === undefined) return;
       const onLink = stack.ipv4.routes.lookup(gateway);
@@ -351,7 +385,8 @@ export class Session {
   /** The `ready` event: the line begins with `ready` and the stack's addresses. */
   ready(extra: Record<string, unknown> = {}, extraText: string[] = []): void {
     const interfaces = this.interfaces();
-    this.event('ready', { interfaces, ...extra }, () => {
+    const dns = this.stack.dns.getServers();
+    this.event('ready', { interfaces, ...(dns.length > 0 ? { dns } : {}), ...extra }, () => {
       // Link-local addresses (every TAP has one) are listed on the device's ipv6 line only.
       const addresses = interfaces.flatMap((i) => [
         ...i.ipv4,
@@ -365,6 +400,7 @@ export class Session {
             (i.ipv4.length > 0 ? ` ${i.ipv4.join(' ')}` : '') +
             (i.ipv6.length > 0 ? `\n  ${i.name} ipv6 ${i.ipv6.join(' ')}` : ''),
         ),
+        ...(dns.length > 0 ? [`  dns ${dns.join(' ')}`] : []),
         ...extraText,
       ];
     });
@@ -373,6 +409,7 @@ export class Session {
   /** Stops capturing, closes the devices and the clock; returns the final counters. Idempotent. */
   close(): SessionReport {
     if (this.closedReport !== undefined) return this.closedReport;
+    for (const f of this.beforeClose.splice(0)) this.stack.run(f);
     this.capture?.stop();
     this.capture?.writer.close();
     this.capture = undefined;

@@ -70,7 +70,7 @@ const commands: Record<
   ping: {
     summary: 'send ICMP echo requests from the stack, like ping(8)',
     usage:
-      'netstack ping [--tap NAME --ipv4 ADDR/LEN ...] HOST [-c N] [-i SECONDS] [-s SIZE] [-W SECONDS] [-t TTL]',
+      'netstack ping [--tap NAME --ipv4 ADDR/LEN ... | --dhcp] [--dns ADDR] [-4|-6] HOST [-c N] [-i SECONDS] [-s SIZE] [-W SECONDS] [-t TTL]',
     flags: pingFlags,
     run: runPing,
   },
@@ -78,13 +78,14 @@ const commands: Record<
     summary:
       'netcat over the stack (TCP, or UDP with -u): standard input to the socket, the socket to standard output',
     usage:
-      'netstack nc [-u] [--tap NAME --ipv4 ADDR/LEN ...] HOST PORT | netstack nc [-u] -l [...] [ADDR] PORT',
+      'netstack nc [-u] [-4|-6] [--tap NAME --ipv4 ADDR/LEN ... | --dhcp] [--dns ADDR] HOST PORT | netstack nc [-u] -l [...] [ADDR] PORT',
     flags: ncFlags,
     run: runNc,
   },
   fetch: {
     summary: 'HTTP GET over the stack: the body to standard output or a file, progress on standard error',
-    usage: 'netstack fetch [--tap NAME --ipv4 ADDR/LEN ...] http://ADDR[:PORT]/PATH [-o FILE]',
+    usage:
+      'netstack fetch [--tap NAME --ipv4 ADDR/LEN ... | --dhcp] [--dns ADDR] http://HOST[:PORT]/PATH [-o FILE]',
     flags: fetchFlags,
     run: runFetch,
   },

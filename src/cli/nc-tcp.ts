@@ -15,14 +15,19 @@ import { SocketWriter } from '../apps/socket-writer.ts';
 import type { TcpSocket } from '../core/tcp/tcp-socket.ts';
 import { ipv4ToString } from '../wire/address.ts';
 import { type Session, untilSignal } from './interface-options.ts';
-import type { NcPlan } from './nc.ts';
+import type { NcPlan, Remote } from './nc.ts';
 
 /** Bytes of standard input waiting for the socket before standard input is paused. */
 const STDIN_QUEUE = 1024 * 1024;
 /** How long the closing handshake may take once both sides have sent their FIN. */
 const LINGER_MS = 10_000;
 
-export async function runTcpNc(p: NcPlan, target: string, session: Session): Promise<number> {
+export async function runTcpNc(
+  p: NcPlan,
+  remote: Remote | undefined,
+  target: string,
+  session: Session,
+): Promise<number> {
   const { stack } = session;
   const stdin = process.stdin;
   const stdout = process.stdout;
@@ -124,7 +129,8 @@ export async function runTcpNc(p: NcPlan, target: string, session: Session): Pro
         run(s);
       };
     } else {
-      const remote = p.remote!;
+      // resolveRemote asks for IPv4 only while TCP has no IPv6.
+      if (remote?.family !== 4) throw Object.assign(new Error('TCP needs IPv4'), { code: 'EAFNOSUPPORT' });
       const s = stack.tcp.connect({
         address: remote.addr,
         port: remote.port,

@@ -13,9 +13,17 @@
  * standard input ends, until SIGINT or SIGTERM. `-q SECONDS` quits that long after the end of
  * standard input, whatever the peer does.
  *
+ * HOST is an address or a name resolved over the stack (`--dns`, or the servers DHCP gave; `-4`/`-6`
+ * choose the family). UDP goes over IPv4 or IPv6; TCP over IPv4 until the stack's TCP has IPv6. A
+ * name that does not resolve: `netstack nc: getaddrinfo for host "NAME" port PORT: Name or
+ * service not known`, exit 1 (OpenBSD nc's words).
+ *
  * Status lines (`ready ...`) go to standard error, since standard output carries the data.
  */
-import { type FlagSpec, parseArgs, UsageError } from './args.ts';
+import type { IpAddr } from '../core/ip-address.ts';
+import type { UdpSocket } from '../core/udp/udp-socket.ts';
+import { type FlagSpec, type ParsedArgs, parseArgs, UsageError } from './args.ts';
+import { leased } from './dhcp.ts';
 import {
   interfaceFlags,
   parseAddressArg,
@@ -24,9 +32,11 @@ import {
   Session,
   untilSignal,
 } from './interface-options.ts';
+import { type HostArg, parseHostArg } from './ipv6-options.ts';
 import { runTcpNc } from './nc-tcp.ts';
+import { familyFlags, familyOf, isLiteral, ResolveError, resolveHost } from './resolve-host.ts';
 
-/** 65535 minus the IPv4 and UDP headers. */
+/** 65535 minus the IPv4 and UDP headers (the smaller of the two families' limits). */
 const MAX_UDP_PAYLOAD = 65_507;
 
 export const ncFlags: Record<string, FlagSpec> = {
@@ -48,14 +58,17 @@ export const ncFlags: Record<string, FlagSpec> = {
     help: 'quit SECONDS after standard input ends (default: run until SIGINT/SIGTERM)',
     value: 'SECONDS',
   },
+  ...familyFlags,
   ...interfaceFlags,
 };
 
 export interface NcPlan {
   udp: boolean;
   listen: boolean;
-  /** Where the client sends. */
-  remote?: { addr: number; port: number };
+  /** Where the client sends: HOST as given (an address or a name) and PORT. */
+  remote?: { host: string; port: number };
+  /** The family `-4`/`-6` asked for (0: either). */
+  family: 0 | 4 | 6;
   /** What the socket binds to (port 0: an ephemeral port). */
   local: { addr?: number; port: number };
   quitAfter?: number;
@@ -64,6 +77,7 @@ export interface NcPlan {
 /** Checks nc's own flags and positionals. */
 export function parseNcPlan(flags: Record<string, unknown>, positionals: string[]): NcPlan {
   const udp = flags.udp === true;
+  const family = familyOf(flags);
   const quit = flags.quit as number | undefined;
   if (quit !== undefined && !(quit >= 0 && quit <= 86_400))
     throw new UsageError('-q must be between 0 and 86400');
@@ -79,16 +93,48 @@ export function parseNcPlan(flags: Record<string, unknown>, positionals: string[
       throw new UsageError('give the port once (PORT or -p)');
     const port = portText === undefined ? portFlag! : parsePortArg(portText, 'PORT');
     const addr = positionals.length === 2 ? parseAddressArg(positionals[0]!, 'ADDR') : undefined;
-    return { udp, listen: true, local: { ...(addr !== undefined ? { addr } : {}), port }, ...quitAfter };
+    return {
+      udp,
+      listen: true,
+      family,
+      local: { ...(addr !== undefined ? { addr } : {}), port },
+      ...quitAfter,
+    };
   }
   if (positionals.length !== 2) throw new UsageError('needs HOST PORT (or -l PORT)');
+  const host = positionals[0]!;
+  // A malformed literal is a usage error now; a name is resolved once the stack is up.
+  if (isLiteral(host)) parseHostArg(host, 'HOST');
   return {
     udp,
     listen: false,
-    remote: { addr: parseAddressArg(positionals[0]!, 'HOST'), port: parsePortArg(positionals[1]!, 'PORT') },
+    family,
+    remote: { host, port: parsePortArg(positionals[1]!, 'PORT') },
     local: { port: portFlag ?? 0 },
     ...quitAfter,
   };
+}
+
+/** Where the client goes: HOST resolved, and PORT. */
+export type Remote = HostArg & { port: number };
+
+/**
+ * HOST resolved over the stack (after the DHCP leases with `--dhcp`); TCP asks for IPv4 only
+ * until the stack's TCP has IPv6.
+ */
+async function resolveRemote(session: Session, args: ParsedArgs, p: NcPlan): Promise<Remote | undefined> {
+  await leased(session, args);
+  if (p.remote === undefined) return undefined;
+  if (!p.udp && (p.family === 6 || p.remote.host.includes(':')))
+    throw Object.assign(new Error('TCP over IPv6 is not in the stack yet (use -u, or -4)'), {
+      code: 'EAFNOSUPPORT',
+    });
+  const family = p.udp ? p.family : 4;
+  const host = await Promise.race([
+    resolveHost(session.stack, p.remote.host, family, 'HOST'),
+    session.failed,
+  ]);
+  return { ...host, port: p.remote.port };
 }
 
 export async function runNc(argv: string[]): Promise<number> {
@@ -96,23 +142,35 @@ export async function runNc(argv: string[]): Promise<number> {
   const p = parseNcPlan(args.flags, args.positionals);
   const config = parseInterfaceOptions(args);
   const session = new Session(config, 'netstack-nc', process.stderr);
-  if (!p.udp) return runTcpNc(p, args.positionals.join(' '), session);
+  let remote: Remote | undefined;
+  try {
+    remote = await resolveRemote(session, args, p);
+  } catch (e) {
+    session.close();
+    if (!(e instanceof ResolveError)) throw e;
+    // OpenBSD nc: `nc: getaddrinfo for host "NAME" port 80: Name or service not known`, exit 1.
+    process.stderr.write(
+      `netstack nc: getaddrinfo for host "${e.host}" port ${p.remote!.port}: ${e.reason}\n`,
+    );
+    return 1;
+  }
+  if (!p.udp) return runTcpNc(p, remote, args.positionals.join(' '), session);
   const { stack } = session;
   const stdin = process.stdin;
   let quitTimer: NodeJS.Timeout | undefined;
   try {
     const socket = stack.run(() => {
-      const s = stack.udp.open();
+      const s = stack.udp.open({ family: remote?.family ?? 4 }) as UdpSocket<IpAddr>;
       try {
         if (p.local.port !== 0 || p.local.addr !== undefined) s.bind(p.local.port, p.local.addr);
-        if (p.remote !== undefined) s.connect(p.remote.addr, p.remote.port);
+        if (remote !== undefined) s.connect(remote.addr, remote.port);
       } catch (e) {
         s.close();
         throw e;
       }
       return s;
     });
-    let peer = p.remote;
+    let peer: { addr: IpAddr; port: number } | undefined = remote;
     let fail: (e: Error) => void = () => {};
     const failed = new Promise<never>((_, reject) => {
       fail = reject;

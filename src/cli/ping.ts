@@ -1,6 +1,10 @@
 /**
  * `netstack ping`: ICMP echo (IPv4, or ICMPv6 for an IPv6 HOST such as `fe80::1%tap0`) from the
- * stack, with the output of iputils ping(8):
+ * stack, with the output of iputils ping(8). A HOST name is resolved over the stack (`--dns`, or
+ * the servers DHCP gave): A records, AAAA too (the first address the resolver gives, IPv4 first;
+ * `-4`/`-6` choose). Replies show addresses, as `ping -n` does (no reverse lookups).
+ * A name that does not resolve: `netstack ping: NAME: Name or service not known`, exit 2 (iputils'
+ * words and status; `Temporary failure in name resolution` when no server answered).
  *
  *   PING 10.0.0.1 (10.0.0.1) 56(84) bytes of data.
  *   64 bytes from 10.0.0.1: icmp_seq=1 ttl=64 time=0.123 ms
@@ -28,8 +32,10 @@ import {
   ICMPV6_TIME_EXCEEDED,
 } from '../wire/icmpv6.ts';
 import { type FlagSpec, parseArgs, UsageError } from './args.ts';
+import { leased } from './dhcp.ts';
 import { interfaceFlags, parseInterfaceOptions, Session, untilSignal } from './interface-options.ts';
-import { ipv6Settled, parseHostArg, zoneInterface } from './ipv6-options.ts';
+import { type HostArg, ipv6Settled, parseHostArg, zoneInterface } from './ipv6-options.ts';
+import { familyFlags, familyOf, isLiteral, ResolveError, resolveHost } from './resolve-host.ts';
 
 /** 65535 minus the IPv4 (20) and ICMP echo (8) headers (65527 over IPv6). */
 const MAX_PING_SIZE = ECHO_IPV4.maxData;
@@ -62,13 +68,19 @@ export const pingFlags: Record<string, FlagSpec> = {
   },
   quiet: { type: 'boolean', short: 'q', help: 'print only the first line and the statistics' },
   outstanding: { type: 'boolean', short: 'O', help: 'report each request that got no answer in time' },
+  ...familyFlags,
   ...interfaceFlags,
 };
 
 export interface PingPlan {
   host: string;
-  /** An IPv4 address, or an IPv6 address (with `zone`, the device of a link-local one). */
-  dst: EchoAddr;
+  /** The family `-4`/`-6` asked for (0: either). */
+  family: 0 | 4 | 6;
+  /**
+   * An IPv4 address, or an IPv6 address (with `zone`, the device of a link-local one); undefined
+   * when HOST is a name, resolved once the stack is up.
+   */
+  dst?: EchoAddr;
   zone?: string;
   count: number | undefined;
   interval: number;
@@ -81,7 +93,7 @@ export interface PingPlan {
 
 /** Checks ping's own flags and its HOST. */
 export function parsePingPlan(flags: Record<string, unknown>, positionals: string[]): PingPlan {
-  if (positionals.length === 0) throw new UsageError('needs a HOST (an IPv4 or IPv6 address)');
+  if (positionals.length === 0) throw new UsageError('needs a HOST (a name, an IPv4 or an IPv6 address)');
   if (positionals.length > 1) throw new UsageError(`unexpected argument ${positionals[1]}`);
   const host = positionals[0]!;
   const num = (name: string, fallback: number | undefined, ok: (v: number) => boolean, rule: string) => {
@@ -90,12 +102,15 @@ export function parsePingPlan(flags: Record<string, unknown>, positionals: strin
     return v ?? fallback;
   };
   const int = (min: number, max: number) => (v: number) => Number.isInteger(v) && v >= min && v <= max;
-  const dst = parseHostArg(host, 'HOST');
-  const maxSize = dst.family === 4 ? ECHO_IPV4.maxData : ECHO_IPV6.maxData;
+  const family = familyOf(flags);
+  // A literal now (a malformed one is a usage error); a name after the stack is up.
+  const dst = isLiteral(host) ? parseHostArg(host, 'HOST') : undefined;
+  const maxSize = maxData(dst?.family ?? family);
   return {
     host,
-    dst: dst.addr,
-    ...(dst.zone !== undefined ? { zone: dst.zone } : {}),
+    family,
+    ...(dst !== undefined ? { dst: dst.addr } : {}),
+    ...(dst?.zone !== undefined ? { zone: dst.zone } : {}),
     count: num('count', undefined, int(1, 1_000_000_000), 'an integer from 1'),
     interval: num('interval', 1, (v) => v > 0 && v <= 3600, 'between 0 and 3600 seconds (not 0)')! * 1000,
     size: num('size', 56, int(0, maxSize), `an integer from 0 to ${maxSize}`)!,
@@ -104,6 +119,22 @@ export function parsePingPlan(flags: Record<string, unknown>, positionals: strin
     quiet: flags.quiet === true,
     outstanding: flags.outstanding === true,
   };
+}
+
+/** The largest echo data over `family` (0: either, so IPv6's). */
+function maxData(family: 0 | 4 | 6): number {
+  return family === 4 ? ECHO_IPV4.maxData : ECHO_IPV6.maxData;
+}
+
+/** HOST as an address: the literal, or the name resolved over the stack with the plan's family. */
+async function destination(session: Session, plan: PingPlan): Promise<HostArg> {
+  const dst = await Promise.race([
+    resolveHost(session.stack, plan.host, plan.family, 'HOST'),
+    session.failed,
+  ]);
+  if (plan.size > maxData(dst.family))
+    throw new UsageError(`--size must be an integer from 0 to ${maxData(dst.family)}`);
+  return dst;
 }
 
 /** A round-trip time as ping prints a reply's: three significant digits, at most three decimals. */
@@ -178,82 +209,96 @@ export async function runPing(argv: string[]): Promise<number> {
   const config = parseInterfaceOptions(args);
   const session = new Session(config, 'netstack-ping');
   try {
-    const family = typeof plan.dst === 'number' ? ECHO_IPV4 : ECHO_IPV6;
-    const iface = plan.zone !== undefined ? zoneInterface(session.stack, plan.zone) : undefined;
-    // A link-local address is shown with its zone, as ping(8) shows it.
-    const format = (a: EchoAddr) => {
-      const text = family.format(a as never);
-      return typeof a !== 'number' && ipv6IsLinkLocal(a) && plan.zone !== undefined
-        ? `${text}%${plan.zone}`
-        : text;
-    };
-    const dst = format(plan.dst);
-    session.event('ping', { host: plan.host, dst, size: plan.size }, () =>
-      family === ECHO_IPV4
-        ? `PING ${plan.host} (${dst}) ${plan.size}(${plan.size + 28}) bytes of data.`
-        : `PING ${plan.host} (${dst}) ${plan.size} data bytes`,
-    );
-    // IPv6 requests need a source address that passed duplicate address detection.
-    if (family === ECHO_IPV6)
-      await Promise.race([
-        ipv6Settled(
-          session.stack,
-          session.devices.map((d) => d.iface),
-        ),
-        session.failed,
-      ]);
-    let finish: (summary: PingSummary) => void = () => {};
-    const finished = new Promise<PingSummary>((resolve) => {
-      finish = resolve;
-    });
-    const pinger = new Pinger(session.stack, plan.dst, {
-      count: plan.count ?? Number.POSITIVE_INFINITY,
-      interval: plan.interval,
-      size: plan.size,
-      timeout: plan.timeout,
-      ...(plan.ttl !== undefined ? { ttl: plan.ttl } : {}),
-      ...(iface !== undefined ? { iface } : {}),
-    });
-    const report = (event: string, fields: Record<string, unknown>, line: string) => {
-      if (!plan.quiet) session.event(event, fields, () => line);
-    };
-    pinger.onReply = (r) => {
-      const from = format(r.from);
-      report(
-        'reply',
-        { ...r, from },
-        `${r.bytes} bytes from ${from}: icmp_seq=${r.seq} ttl=${r.ttl} time=${formatRtt(r.rtt)} ms` +
-          (r.duplicate ? ' (DUP!)' : ''),
-      );
-    };
-    pinger.onTimeout = (seq) => {
-      if (plan.outstanding) report('timeout', { seq }, `no answer yet for icmp_seq=${seq}`);
-    };
-    pinger.onError = (e) => {
-      const from = format(e.reporter);
-      const what =
-        family === ECHO_IPV4 ? describeIcmpError(e.type, e.code) : describeIcmpv6Error(e.type, e.code, e.mtu);
-      report(
-        'icmp-error',
-        { seq: e.seq, from, type: e.type, code: e.code, message: what },
-        `From ${from} icmp_seq=${e.seq} ${what}`,
-      );
-    };
-    pinger.onSendError = (seq, err) =>
-      report(
-        'send-error',
-        { seq, code: err.code, message: err.message },
-        `ping: icmp_seq=${seq}: ${err.message}`,
-      );
-    pinger.onDone = (summary) => finish(summary);
-    session.stack.run(() => pinger.start());
-    const signalled = untilSignal();
-    const summary = await Promise.race([finished, signalled.then(() => pinger.summary()), session.failed]);
-    pinger.onDone = undefined;
-    pinger.stop();
-    session.event('statistics', { ...summary, dst }, () => formatStatistics(plan.host, summary));
-    return summary.received > 0 ? 0 : 1;
+    await leased(session, args);
+    let host: HostArg;
+    try {
+      host = await destination(session, plan);
+    } catch (e) {
+      if (!(e instanceof ResolveError)) throw e;
+      // iputils: `ping: NAME: Name or service not known`, exit 2.
+      process.stderr.write(`netstack ping: ${e.message}\n`);
+      return 2;
+    }
+    return await pingHost(session, plan, host);
   } finally {
     session.close();
   }
+}
+
+/** Pings `host` (HOST resolved) until the count is reached or a signal comes. */
+async function pingHost(session: Session, plan: PingPlan, host: HostArg): Promise<number> {
+  const zone = host.zone;
+  const family = host.family === 4 ? ECHO_IPV4 : ECHO_IPV6;
+  const iface = zone !== undefined ? zoneInterface(session.stack, zone) : undefined;
+  // A link-local address is shown with its zone, as ping(8) shows it.
+  const format = (a: EchoAddr) => {
+    const text = family.format(a as never);
+    return typeof a !== 'number' && ipv6IsLinkLocal(a) && zone !== undefined ? `${text}%${zone}` : text;
+  };
+  const dst = format(host.addr);
+  session.event('ping', { host: plan.host, dst, size: plan.size }, () =>
+    family === ECHO_IPV4
+      ? `PING ${plan.host} (${dst}) ${plan.size}(${plan.size + 28}) bytes of data.`
+      : `PING ${plan.host} (${dst}) ${plan.size} data bytes`,
+  );
+  // IPv6 requests need a source address that passed duplicate address detection.
+  if (family === ECHO_IPV6)
+    await Promise.race([
+      ipv6Settled(
+        session.stack,
+        session.devices.map((d) => d.iface),
+      ),
+      session.failed,
+    ]);
+  let finish: (summary: PingSummary) => void = () => {};
+  const finished = new Promise<PingSummary>((resolve) => {
+    finish = resolve;
+  });
+  const pinger = new Pinger(session.stack, host.addr, {
+    count: plan.count ?? Number.POSITIVE_INFINITY,
+    interval: plan.interval,
+    size: plan.size,
+    timeout: plan.timeout,
+    ...(plan.ttl !== undefined ? { ttl: plan.ttl } : {}),
+    ...(iface !== undefined ? { iface } : {}),
+  });
+  const report = (event: string, fields: Record<string, unknown>, line: string) => {
+    if (!plan.quiet) session.event(event, fields, () => line);
+  };
+  pinger.onReply = (r) => {
+    const from = format(r.from);
+    report(
+      'reply',
+      { ...r, from },
+      `${r.bytes} bytes from ${from}: icmp_seq=${r.seq} ttl=${r.ttl} time=${formatRtt(r.rtt)} ms` +
+        (r.duplicate ? ' (DUP!)' : ''),
+    );
+  };
+  pinger.onTimeout = (seq) => {
+    if (plan.outstanding) report('timeout', { seq }, `no answer yet for icmp_seq=${seq}`);
+  };
+  pinger.onError = (e) => {
+    const from = format(e.reporter);
+    const what =
+      family === ECHO_IPV4 ? describeIcmpError(e.type, e.code) : describeIcmpv6Error(e.type, e.code, e.mtu);
+    report(
+      'icmp-error',
+      { seq: e.seq, from, type: e.type, code: e.code, message: what },
+      `From ${from} icmp_seq=${e.seq} ${what}`,
+    );
+  };
+  pinger.onSendError = (seq, err) =>
+    report(
+      'send-error',
+      { seq, code: err.code, message: err.message },
+      `ping: icmp_seq=${seq}: ${err.message}`,
+    );
+  pinger.onDone = (summary) => finish(summary);
+  session.stack.run(() => pinger.start());
+  const signalled = untilSignal();
+  const summary = await Promise.race([finished, signalled.then(() => pinger.summary()), session.failed]);
+  pinger.onDone = undefined;
+  pinger.stop();
+  session.event('statistics', { ...summary, dst }, () => formatStatistics(plan.host, summary));
+  return summary.received > 0 ? 0 : 1;
 }

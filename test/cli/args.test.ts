@@ -34,6 +34,13 @@ describe('parseArgs', () => {
     assert.equal(r.flags.count, 0.002);
   });
 
+  test('a digit is a flag when the spec has it (-4, -6), else still a positional', () => {
+    const withFamily = { ...spec, four: { type: 'boolean' as const, short: '4', help: 'IPv4' } };
+    const r = parseArgs(['-4', '-6', 'host'], withFamily);
+    assert.equal(r.flags.four, true);
+    assert.deepEqual(r.positionals, ['-6', 'host']);
+  });
+
   for (const [argv, message] of [
     [['--nope'], /unknown option --nope/],
     [['-x'], /unknown option -x/],

@@ -58,7 +58,9 @@ describe('netstack help', () => {
     assert.match(r.stdout, /--forward/);
     assert.match(r.stdout, /-W, --timeout SECONDS/);
     assert.match(r.stdout, /-l, --listen/);
-    assert.match(r.stdout, /usage: netstack fetch .*http:\/\/ADDR\[:PORT\]\/PATH \[-o FILE\]/);
+    assert.match(r.stdout, /usage: netstack fetch .*http:\/\/HOST\[:PORT\]\/PATH \[-o FILE\]/);
+    assert.match(r.stdout, /--dns ADDR +name server for host names/);
+    assert.match(r.stdout, /-4, --ipv4only/);
     assert.match(r.stdout, /-o, --output FILE/);
   });
 
@@ -84,7 +86,10 @@ describe('wrong flags and impossible configurations', () => {
     [['up'], /^netstack up: needs a device: --tap NAME or --tun NAME$/m],
     [['up', '--tap'], /^netstack up: option --tap needs a value$/m],
     [['up', '--tap', 'tap0', '--ipv4', '10.0.0.300/24'], /--ipv4: expected ADDR\/LEN/],
-    [['ping', 'example.org'], /HOST: not an IPv4 or IPv6 address: example\.org/],
+    [['ping', '10.0.0.300'], /HOST: not an IPv4 or IPv6 address: 10\.0\.0\.300/],
+    [['ping', '--dns', '10.0.0.1#53', 'example.org'], /--dns: expected ADDR, ADDR:PORT or \[IPV6\]:PORT/],
+    [['ping', '-4', '-6', 'example.org'], /-4 and -6 exclude each other/],
+    [['fetch', 'http://[2001:db8::g]/'], /URL host: not an IPv4 or IPv6 address/],
     [['nc', '10.0.0.1'], /^netstack nc: needs HOST PORT \(or -l PORT\)$/m],
     [['fetch', 'https://10.0.0.1/'], /^netstack fetch: https is not supported/m],
   ];
@@ -132,6 +137,7 @@ describe('command flags checked in-process', () => {
   test('ping', () => {
     assert.deepEqual(ping(['-c', '5', '-i', '0.2', '-s', '1000', '-W', '3', '-t', '9', '10.0.0.1']), {
       host: '10.0.0.1',
+      family: 0,
       dst: 0x0a000001,
       count: 5,
       interval: 200,
@@ -141,6 +147,11 @@ describe('command flags checked in-process', () => {
       quiet: false,
       outstanding: false,
     });
+    // A name is resolved once the stack is up; -4/-6 choose the family (and the size bound).
+    const named = ping(['-6', '-s', '65527', 'www.example']);
+    assert.equal(named.dst, undefined);
+    assert.equal(named.family, 6);
+    refuses(() => ping(['-4', '-s', '65508', 'www.example']), /--size must be an integer from 0 to 65507/);
     refuses(() => ping([]), /needs a HOST/);
     refuses(() => ping(['10.0.0.1', '10.0.0.2']), /unexpected argument 10\.0\.0\.2/);
     refuses(() => ping(['-c', '0', '127.0.0.1']), /--count must be an integer from 1/);
@@ -156,29 +167,46 @@ describe('command flags checked in-process', () => {
     assert.deepEqual(nc(['-u', '10.0.0.1', '53']), {
       udp: true,
       listen: false,
-      remote: { addr: 0x0a000001, port: 53 },
+      family: 0,
+      remote: { host: '10.0.0.1', port: 53 },
+      local: { port: 0 },
+    });
+    assert.deepEqual(nc(['-u', '-6', 'www.example', '53']), {
+      udp: true,
+      listen: false,
+      family: 6,
+      remote: { host: 'www.example', port: 53 },
       local: { port: 0 },
     });
     assert.deepEqual(nc(['-u', '-l', '-q', '1', '5000']), {
       udp: true,
       listen: true,
+      family: 0,
       local: { port: 5000 },
       quitAfter: 1000,
     });
     assert.deepEqual(nc(['-u', '-l', '10.0.0.2', '5000']), {
       udp: true,
       listen: true,
+      family: 0,
       local: { addr: 0x0a000002, port: 5000 },
     });
-    assert.deepEqual(nc(['-u', '-l', '-p', '5000']), { udp: true, listen: true, local: { port: 5000 } });
+    assert.deepEqual(nc(['-u', '-l', '-p', '5000']), {
+      udp: true,
+      listen: true,
+      family: 0,
+      local: { port: 5000 },
+    });
     // Without -u: TCP.
     assert.deepEqual(nc(['-p', '4000', '10.0.0.1', '7']), {
       udp: false,
       listen: false,
-      remote: { addr: 0x0a000001, port: 7 },
+      family: 0,
+      remote: { host: '10.0.0.1', port: 7 },
       local: { port: 4000 },
     });
-    assert.deepEqual(nc(['-l', '8080']), { udp: false, listen: true, local: { port: 8080 } });
+    assert.deepEqual(nc(['-l', '8080']), { udp: false, listen: true, family: 0, local: { port: 8080 } });
+    refuses(() => nc(['-u', '10.0.0.256', '7']), /HOST: not an IPv4 or IPv6 address/);
     refuses(() => nc(['-u', '10.0.0.1']), /needs HOST PORT/);
     refuses(() => nc(['-u', '10.0.0.1', '70000']), /PORT: not a port: 70000/);
     refuses(() => nc(['-u', '10.0.0.1', '0']), /PORT: not a port: 0/);
@@ -189,25 +217,37 @@ describe('command flags checked in-process', () => {
 
   test('fetch URLs', () => {
     assert.deepEqual(parseFetchUrl('http://10.0.0.1'), {
-      address: 0x0a000001,
+      hostname: '10.0.0.1',
       port: 80,
       host: '10.0.0.1',
       path: '/',
     });
     assert.deepEqual(parseFetchUrl('http://10.0.0.1:8080/bytes/5?x=1#frag'), {
-      address: 0x0a000001,
+      hostname: '10.0.0.1',
       port: 8080,
       host: '10.0.0.1:8080',
       path: '/bytes/5?x=1',
     });
     assert.deepEqual(parseFetchUrl('HTTP://10.0.0.1?q'), {
-      address: 0x0a000001,
+      hostname: '10.0.0.1',
       port: 80,
       host: '10.0.0.1',
       path: '/?q',
     });
     refuses(() => parseFetchUrl('ftp://10.0.0.1/'), /not an http URL/);
-    refuses(() => parseFetchUrl('http://example.org/'), /URL host: not an IPv4 address/);
+    assert.deepEqual(parseFetchUrl('http://www.example:8080/x'), {
+      hostname: 'www.example',
+      port: 8080,
+      host: 'www.example:8080',
+      path: '/x',
+    });
+    assert.deepEqual(parseFetchUrl('http://[2001:db8::1]/'), {
+      hostname: '2001:db8::1',
+      port: 80,
+      host: '[2001:db8::1]',
+      path: '/',
+    });
+    refuses(() => parseFetchUrl('http://10.0.0.999/'), /URL host: not an IPv4 or IPv6 address/);
     refuses(() => parseFetchUrl('http://10.0.0.1:99999/'), /URL port: not a port/);
   });
 
@@ -234,6 +274,20 @@ describe('command flags checked in-process', () => {
     refuses(() => up(['--tap', 'tap0', '--mtu', '20']), /--mtu must be/);
     refuses(() => up(['--frobnicate']), /unknown option --frobnicate/);
     refuses(() => up(['--pcap', 'x.pcap']), /--pcap needs a device/);
+    assert.deepEqual(
+      up(['--dns', '10.0.0.53', '--dns', '[2001:db8::53]:5353', '--dns', '10.0.0.54:5353']).dns.map((d) => [
+        d.text,
+        d.port,
+      ]),
+      [
+        ['10.0.0.53', 53],
+        ['2001:db8::53', 5353],
+        ['10.0.0.54', 5353],
+      ],
+    );
+    refuses(() => up(['--dns', 'dns.example']), /--dns: expected ADDR/);
+    refuses(() => up(['--dns', '10.0.0.53:0']), /--dns: expected ADDR/);
+    refuses(() => up(Array.from({ length: 9 }, (_, i) => ['--dns', `10.0.0.${i + 1}`]).flat()), /at most 8/);
   });
 });
 
@@ -267,6 +321,52 @@ describe('netstack ping over the loopback interface (no device)', () => {
     );
     assert.equal(events[1]!.bytes, 108);
     assert.equal(events[3]!.received, 2);
+  });
+});
+
+describe('host names without a device (the hosts table, and no name server)', () => {
+  test('ping localhost: the hosts table, IPv4 first; -6 picks ::1', () => {
+    const r = netstack(['ping', '-c', '1', 'localhost']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^PING localhost \(127\.0\.0\.1\) 56\(84\) bytes of data\.\n64 bytes from 127\.0\.0\.1: /,
+    );
+    assert.match(r.stdout, /^--- localhost ping statistics ---$/m);
+    const r6 = netstack(['ping', '-6', '-c', '1', 'localhost']);
+    assert.equal(r6.status, 0, r6.stderr);
+    assert.match(r6.stdout, /^PING localhost \(::1\) 56 data bytes\n/);
+  });
+
+  test('a name with no name server to ask, and a family the address does not have: exit 2, as ping', () => {
+    assertOneLineError(
+      netstack(['ping', '-c', '1', 'www.example']),
+      2,
+      /^netstack ping: www\.example: Temporary failure in name resolution$/m,
+    );
+    assertOneLineError(
+      netstack(['ping', '-4', '-c', '1', '::1']),
+      2,
+      /^netstack ping: ::1: Address family for hostname not supported$/m,
+    );
+  });
+
+  test('nc and fetch say it as OpenBSD nc and curl do', () => {
+    assertOneLineError(
+      netstack(['nc', '-u', 'www.example', '7']),
+      1,
+      /^netstack nc: getaddrinfo for host "www\.example" port 7: Temporary failure in name resolution$/m,
+    );
+    assertOneLineError(
+      netstack(['fetch', 'http://www.example/']),
+      6,
+      /^netstack fetch: \(6\) Could not resolve host: www\.example$/m,
+    );
+    assertOneLineError(
+      netstack(['nc', '-6', 'www.example', '80']),
+      1,
+      /TCP over IPv6 is not in the stack yet/,
+    );
   });
 });
 
