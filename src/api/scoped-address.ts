@@ -6,7 +6,7 @@
  */
 import type { NetworkInterface } from '../core/device/interface.ts';
 import { errno } from '../core/errno.ts';
-import { type IpAddr, type IpFamily, ipToString, parseIp } from '../core/ip-address.ts';
+import { type IpAddr, type IpFamily, ipEqual, ipToString, parseIp } from '../core/ip-address.ts';
 import type { Stack } from '../core/stack.ts';
 import type { UdpBindOptions, UdpSocket } from '../core/udp/udp-socket.ts';
 import { type Ipv6Addr, ipv6IsLinkLocal, parseIpv4, parseIpv6 } from '../wire/address.ts';
@@ -74,7 +74,7 @@ export function bindScoped(
     const dev = scope ?? before;
     if (dev === undefined) throw errno('EINVAL', `${ipToString(addr)} needs a scope`);
     if (socket.localPort !== 0) throw errno('EINVAL', 'socket is already bound');
-    const ours = stack.ipv6?.listAddresses(dev).some((a) => ipToString(a.addr) === ipToString(addr));
+    const ours = stack.ipv6?.listAddresses(dev).some((a) => ipEqual(a.addr, addr));
     if (!ours) throw errno('EADDRNOTAVAIL', `${ipToString(addr)} is not an address of ${dev.name}`);
     socket.bindToDevice(dev);
   }
