@@ -233,9 +233,9 @@ export interface Ipv4EmitParams {
  * fragment offset that is not a multiple of 8 or too large): these are caller bugs, not network input.
  */
 export function emitIpv4(pb: PacketBuffer, p: Ipv4EmitParams): void {
-  const options = p.options ?? new Uint8Array(0);
-  const optionsLen = (options.length + 3) & ~3;
-  if (optionsLen > IPV4_MAX_OPTIONS_LEN) throw new RangeError(`IPv4 options of ${options.length} bytes`);
+  const options = p.options;
+  const optionsLen = options === undefined ? 0 : (options.length + 3) & ~3;
+  if (optionsLen > IPV4_MAX_OPTIONS_LEN) throw new RangeError(`IPv4 options of ${options?.length} bytes`);
   const fragmentOffset = p.fragmentOffset ?? 0;
   if (fragmentOffset % 8 !== 0 || fragmentOffset / 8 > FRAG_OFFSET_MASK) {
     throw new RangeError(`IPv4 fragment offset ${fragmentOffset}`);
@@ -256,8 +256,11 @@ export function emitIpv4(pb: PacketBuffer, p: Ipv4EmitParams): void {
   writeU16(b, off + CHECKSUM, 0);
   writeIpv4(b, off + SRC, p.src);
   writeIpv4(b, off + DST, p.dst);
-  b.set(options, off + IPV4_HEADER_LEN);
-  b.fill(0, off + IPV4_HEADER_LEN + options.length, off + headerLen);
+  // Most packets carry no options: no empty array nor builtin calls for them.
+  if (options !== undefined && options.length > 0) {
+    b.set(options, off + IPV4_HEADER_LEN);
+    b.fill(0, off + IPV4_HEADER_LEN + options.length, off + headerLen);
+  }
   writeU16(b, off + CHECKSUM, internetChecksum(b, off, off + headerLen));
 }
 
