@@ -4,16 +4,24 @@
  *
  *     client (DHCP) ── clean wire ── router 192.0.2.1 ── lossy wire ── server 198.51.100.10
  *
- * The client gets its address, router and DNS server from the router's DHCP server, resolves the
- * server by name (the server answers DNS for `example`), then pings it across the router (with the
+ * The client gets its address, router and DNS server from the router's DHCP server (the lease's
+ * server and domain go to the client's resolver, `stack.dns`), resolves the server by name (the
+ * server answers DNS for `example`), fetches a page with Node's own `http` module over stack.net
+ * (an `http.Server` on the server, fed by stack.net too), then pings it across the router (with the
  * loss on one link), probes the router TTL 1, sends fragmented pings, exchanges UDP datagrams and
  * downloads over HTTP/TCP through the loss; a pcapng records both wires.
+ *
+ * Node's `http` needs Node's event loop: that step steps the simulation one event per macrotask
+ * (`pump`), so Node's callbacks run between the stack's events; the rest runs straight on virtual
+ * time. Both are deterministic: the same seed prints the same report.
  */
 import { createHash } from 'node:crypto';
+import http from 'node:http';
+import '../api/install.ts';
+import type { ConnectOptions } from '../api/net/index.ts';
 import { DhcpClient } from '../apps/dhcp/client.ts';
 import type { DhcpLease } from '../apps/dhcp/client-state.ts';
 import { DhcpServer } from '../apps/dhcp/server.ts';
-import { DnsResolver } from '../apps/dns/resolver.ts';
 import { DnsServer, rr } from '../apps/dns/server.ts';
 import { HttpGet } from '../apps/http/client.ts';
 import { HttpServer } from '../apps/http/server.ts';
@@ -136,7 +144,7 @@ function dhcp(sim: Simulation, client: Host, log: (line: string) => void): DhcpL
   return lease;
 }
 
-/** Resolves `name` with a stub resolver configured from the lease. */
+/** Resolves `name` with the client's resolver, given the lease's DNS server and domain. */
 function resolve(
   sim: Simulation,
   client: Host,
@@ -144,7 +152,9 @@ function resolve(
   name: string,
   log: (line: string) => void,
 ): Ipv4Addr {
-  const resolver = new DnsResolver(client.stack, {
+  const resolver = client.stack.dns.resolver;
+  // What a DHCP client on a command line does (src/cli/dhcp.ts): the lease is a source of servers.
+  resolver.setSource(`dhcp4:${client.iface.name}`, {
     servers: lease.dnsServers.map(ipv4ToString),
     search: lease.domainName !== undefined ? [lease.domainName] : [],
   });
@@ -157,6 +167,90 @@ function resolve(
   if (address === undefined) throw new Error(`the demo could not resolve ${name}: ${result}`);
   log(`  ${name} → ${result} (search domain ${lease.domainName}, CNAME server.example → www.example)`);
   return address;
+}
+
+/**
+ * Steps the simulation one event per macrotask until `done` settles, so Node's own code (streams,
+ * http) runs between the stack's events. Rejects after `limit` ms of virtual time.
+ */
+async function pump<T>(sim: Simulation, done: Promise<T>, limit: number): Promise<T> {
+  let settled = false;
+  const watched = done.finally(() => {
+    settled = true;
+  });
+  const deadline = sim.now + limit;
+  while (!settled) {
+    if (sim.now > deadline) throw new Error(`the demo waited ${limit} ms of virtual time`);
+    sim.step();
+    await new Promise((r) => setImmediate(r));
+  }
+  return watched;
+}
+
+const PAGE =
+  '<!doctype html><title>netstack-ts</title><h1>Hello from a Node http.Server on netstack-ts</h1>\n';
+
+/**
+ * Node's own `http`, unchanged, over netstack-ts: an `http.Server` on the server fed by the server
+ * stack's `net.createServer`, and `http.get` on the client with `createConnection` from the client
+ * stack's `net`, which resolves `server` through `stack.dns` (the lease's server and domain).
+ */
+async function nodeHttp(
+  sim: Simulation,
+  client: Host,
+  server: Host,
+  log: (line: string) => void,
+): Promise<void> {
+  const httpServer = http.createServer((req, res) => {
+    res.setHeader('content-type', 'text/html');
+    res.end(req.url === '/' ? PAGE : '');
+  });
+  const listener = server.stack.net.createServer((socket) => httpServer.emit('connection', socket));
+  listener.listen(8080);
+  const start = sim.now;
+  const page = new Promise<string>((resolve, reject) => {
+    const req = http.get(
+      {
+        host: 'server',
+        port: 8080,
+        path: '/',
+
+        // Node's own options go to stack.net as they would go to net.createConnection.
+        createConnection: (o) => client.stack.net.createConnection(o as ConnectOptions),
+      },
+      (res) => {
+        const socket = res.socket;
+        log(
+          `  connected from ${socket.localAddress}:${socket.localPort} to ${socket.remoteAddress}:${socket.remotePort}`,
+        );
+        log(
+          `  HTTP/${res.httpVersion} ${res.statusCode} ${res.statusMessage}, ${res.headers['content-type']}, ${res.headers['content-length']} bytes`,
+        );
+        res.setEncoding('utf8');
+        let body = '';
+        res.on('data', (d: string) => {
+          body += d;
+        });
+        res.on('end', () => resolve(body));
+        res.on('error', reject);
+      },
+    );
+    req.on('socket', (socket) =>
+      socket.on('lookup', (err: Error | null, address: string) => {
+        if (err === null)
+          log(`  lookup server → ${address} (stack.dns, with the lease's DNS server and domain)`);
+      }),
+    );
+    req.on('error', reject);
+  });
+  try {
+    const body = await pump(sim, page, 60_000);
+    log(`  ${body.trimEnd()}`);
+    log(`  in ${(sim.now - start).toFixed(0)} ms of virtual time`);
+  } finally {
+    listener.close();
+    httpServer.close();
+  }
 }
 
 /** Runs a Pinger to completion on virtual time, printing ping(8)-style lines. */
@@ -312,7 +406,7 @@ function httpDownload(
   listener.close();
 }
 
-export function runDemo(options: DemoOptions): void {
+export async function runDemo(options: DemoOptions): Promise<void> {
   const { log } = options;
   const { sim, clean, lossy, router, routerIfaces, client, server } = buildNetwork(options);
 
@@ -345,6 +439,9 @@ export function runDemo(options: DemoOptions): void {
   log('DNS: the client resolves the server by name with the DNS server from the lease:');
   const resolved = resolve(sim, client, lease, 'server', log);
   if (resolved !== server.ip) throw new Error('the demo resolved the wrong address');
+  log('');
+  log(`Node's own http module over netstack-ts: http.get('http://server:8080/') through stack.net:`);
+  await nodeHttp(sim, client, server, log);
   log('');
   log(`ping server (${ipv4ToString(server.ip)}) across the router:`);
   ping(sim, client, server.ip, { count: 10, interval: 100 }, log);

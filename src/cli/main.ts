@@ -40,7 +40,7 @@ const commands: Record<
   demo: {
     summary: 'run the demo on a simulated network (no root, no devices)',
     flags: demoFlags,
-    run: (argv) => {
+    run: async (argv) => {
       const { flags, positionals } = parseArgs(argv, demoFlags);
       if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
       const num = (name: string, fallback: number, min: number, max: number) => {
@@ -49,7 +49,7 @@ const commands: Record<
         return v;
       };
       const pcap = (flags.pcap as string | undefined) ?? 'netstack-demo.pcapng';
-      runDemo({
+      await runDemo({
         seed: num('seed', 1, 0, 0xffffffff),
         frames: num('frames', 2000, 1, 1_000_000),
         httpBytes: num('bytes', 4 << 20, 0, 2 ** 40),

@@ -6,24 +6,39 @@ import { describe, test } from 'node:test';
 import { readCapture } from '../../src/bindings/pcap/pcap-format.ts';
 import { runDemo } from '../../src/cli/demo.ts';
 
-function demo(seed: number, pcap?: string): string[] {
+async function demo(seed: number, pcap?: string): Promise<string[]> {
   const lines: string[] = [];
-  runDemo({ seed, frames: 300, httpBytes: 200_000, loss: 0.05, delay: 10, pcap, log: (l) => lines.push(l) });
+  await runDemo({
+    seed,
+    frames: 300,
+    httpBytes: 200_000,
+    loss: 0.05,
+    delay: 10,
+    pcap,
+    log: (l) => lines.push(l),
+  });
   return lines;
 }
 
 describe('the demo (npm start)', () => {
-  test('DHCP, DNS by name, pings across the router, time exceeded, fragments, UDP echo, HTTP over TCP, and a pcapng', () => {
+  test('DHCP, DNS by name, Node http by name, pings across the router, time exceeded, fragments, UDP echo, HTTP over TCP, and a pcapng', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'netstack-demo-'));
     try {
       const pcap = join(dir, 'demo.pcapng');
-      const out = demo(1, pcap).join('\n');
+      const out = (await demo(1, pcap)).join('\n');
       assert.match(out, /init → selecting → requesting → checking → bound/);
       assert.match(
         out,
         /address 192\.0\.2\.1\d\d\/24, router 192\.0\.2\.1, DNS 198\.51\.100\.10, domain example/,
       );
       assert.match(out, /server → 198\.51\.100\.10/);
+      // Node's http module, unchanged, both ends on netstack-ts, the name through stack.dns.
+      assert.match(out, /lookup server → 198\.51\.100\.10 \(stack\.dns/);
+      assert.match(out, /connected from 192\.0\.2\.1\d\d:\d+ to 198\.51\.100\.10:8080/);
+      assert.match(
+        out,
+        /HTTP\/1\.1 200 OK, text\/html, \d+ bytes\n {2}<!doctype html>.*Hello from a Node http\.Server on netstack-ts/,
+      );
       assert.match(out, /64 bytes from 198\.51\.100\.10: icmp_seq=\d+ ttl=63/);
       assert.match(out, /From 192\.0\.2\.1 icmp_seq=1 Time to live exceeded/);
       assert.match(out, /4008 bytes from 198\.51\.100\.10/);
@@ -41,8 +56,8 @@ describe('the demo (npm start)', () => {
     }
   });
 
-  test('the same seed prints the same report; another seed another', () => {
-    assert.deepEqual(demo(7), demo(7));
-    assert.notDeepEqual(demo(7), demo(8));
+  test('the same seed prints the same report; another seed another', async () => {
+    assert.deepEqual(await demo(7), await demo(7));
+    assert.notDeepEqual(await demo(7), await demo(8));
   });
 });
