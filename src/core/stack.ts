@@ -79,6 +79,7 @@ export class Stack {
       this.ipv6.icmp.echoReplyHandler = (packet, icmp) => this.icmpEcho.receiveReply6(packet, icmp);
       this.ipv6.icmp.echoErrorHandler = (report) => this.icmpEcho.receiveError6(report);
       this.ipv6.register(IP_PROTOCOL_UDP, this.udp.v6);
+      this.ipv6.register(6, this.tcp.v6);
     }
     const lo = new LoopbackLink(this);
     this.loopback = this.addInterface('lo', lo);

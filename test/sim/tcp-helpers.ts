@@ -1,6 +1,7 @@
 /** Helpers for TCP simulation tests: pumping data through sockets and hashing what arrived. */
 import { createHash } from 'node:crypto';
 import type { Impairments } from '../../src/bindings/memory/impairments.ts';
+import type { IpAddr } from '../../src/core/ip-address.ts';
 import type { TcpSocket } from '../../src/core/tcp/tcp-socket.ts';
 import type { Ipv4Addr } from '../../src/wire/address.ts';
 import { MAX_HEADROOM, PacketBuffer } from '../../src/wire/packet-buffer.ts';
@@ -29,7 +30,7 @@ export function sha256(chunks: readonly Uint8Array[]): string {
 
 /** Writes `data` through `socket` in pieces of `piece` bytes, honouring backpressure; then shuts down. */
 export function sendAll(
-  socket: TcpSocket,
+  socket: TcpSocket<IpAddr>,
   data: Uint8Array,
   piece = 65536,
   shutdown = true,
@@ -57,7 +58,7 @@ export function sendAll(
 }
 
 /** Collects everything `socket` receives until the peer's FIN. */
-export function collect(socket: TcpSocket): {
+export function collect(socket: TcpSocket<IpAddr>): {
   chunks: Uint8Array[];
   bytes: () => number;
   ended: () => boolean;

@@ -8,6 +8,7 @@ import type { TcpOptions } from '../../wire/tcp-options.ts';
 import { createCongestionControl } from './congestion/controller.ts';
 import { finSeq, output, sendAck, sendSyn } from './output.ts';
 import { isDuplicateAck, onAckReceived, startRecoveryState } from './recovery.ts';
+import { mssForMtu } from './route.ts';
 import { ackDecision, pawsRejects, segmentAcceptable, updatesSendWindow, updatesTsRecent } from './rules.ts';
 import { hasAck, hasFin, hasRst, hasSyn, type Segment, segLen } from './segment.ts';
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from './seq.ts';
@@ -20,7 +21,7 @@ import {
   synReceived,
   TIME_WAIT,
 } from './state.ts';
-import { DEFAULT_MSS, type Tcb } from './tcb.ts';
+import { DEFAULT_MSS, DEFAULT_MSS_V6, type Tcb } from './tcb.ts';
 
 const NO_DATA = new Uint8Array(0);
 
@@ -41,7 +42,7 @@ export function segmentArrives(tcb: Tcb, seg: Segment): void {
  * is on only if both sides offered it. `tcb` holds what we offered.
  */
 export function negotiate(tcb: Tcb, opts: TcpOptions): void {
-  tcb.peerMss = opts.mss ?? DEFAULT_MSS;
+  tcb.peerMss = opts.mss ?? (typeof tcb.localAddr === 'number' ? DEFAULT_MSS : DEFAULT_MSS_V6);
   if (opts.windowScale !== undefined) {
     // RFC 7323 2.3: a shift above 14 is taken as 14.
     tcb.sndWscale = Math.min(14, opts.windowScale);
@@ -63,7 +64,8 @@ export function negotiate(tcb: Tcb, opts: TcpOptions): void {
  * the IP and TCP headers, less the timestamp option carried by every segment.
  */
 export function updateMss(tcb: Tcb, pathMtu = tcb.path?.mtu ?? 1500): void {
-  const mss = Math.max(64, Math.min(tcb.peerMss, pathMtu - 40) - (tcb.tsOk ? 12 : 0));
+  const family = typeof tcb.localAddr === 'number' ? 4 : 6;
+  const mss = Math.max(64, Math.min(tcb.peerMss, mssForMtu(family, pathMtu)) - (tcb.tsOk ? 12 : 0));
   if (mss === tcb.mss) return;
   tcb.mss = mss;
   tcb.cc.setMss(mss);

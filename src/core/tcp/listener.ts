@@ -4,7 +4,9 @@
  * (RFC 4987 3.6) when the SYN queue overflows, so that a SYN flood costs no state.
  */
 import type { Ipv4Addr } from '../../wire/address.ts';
+import type { NetworkInterface } from '../device/interface.ts';
 import { errno } from '../errno.ts';
+import type { IpAddr, IpFamily } from '../ip-address.ts';
 import type { Timer } from '../timers.ts';
 import type { Segment } from './segment.ts';
 import { hasAck, hasRst, hasSyn } from './segment.ts';
@@ -19,20 +21,36 @@ const MIN_SYN_QUEUE = 8;
 
 export interface ListenOptions {
   port: number;
-  /** Local address; 0 or absent for every address. */
-  address?: Ipv4Addr;
+  /** Local address, in the listener's family; absent or the wildcard for every address. */
+  address?: IpAddr;
+  /** 4 or 6; default: the family `address` is written in, else 4. */
+  family?: IpFamily;
+  /** IPV6_V6ONLY: an IPv6 listener that takes no IPv4 connections (default false, as Linux). */
+  v6Only?: boolean;
+  /** SO_BINDTODEVICE: connections that come in on this interface only. */
+  device?: NetworkInterface;
   /** Bound of the accept queue (and of the SYN queue); default 4096 (Linux SOMAXCONN). */
   backlog?: number;
 }
 
-export class TcpListener {
-  readonly address: Ipv4Addr;
+/** Options as the layer settled them: the family and the address in it. */
+export type BoundListenOptions = ListenOptions & { family: IpFamily; address: IpAddr; v6Only: boolean };
+
+/**
+ * A listener of family `A` (IPv4 numbers, or 16-byte IPv6 addresses): the connections it accepts
+ * have addresses of that family, IPv4 peers of a dual-stack IPv6 listener as `::ffff:a.b.c.d`.
+ */
+export class TcpListener<A extends IpAddr = Ipv4Addr> {
+  readonly family: IpFamily;
+  readonly address: A;
   readonly port: number;
+  readonly v6Only: boolean;
+  readonly device: NetworkInterface | undefined;
   readonly backlog: number;
   /** Called (from a stack entry) when connections wait in the accept queue. */
   onConnection: (() => void) | undefined;
   private readonly synQueue = new Set<Tcb>();
-  private readonly acceptQueue: TcpSocket[] = [];
+  private readonly acceptQueue: TcpSocket<A>[] = [];
   private open = true;
   /** When cookies were last sent: only then is a cookie ACK worth checking (as Linux). */
   private lastCookie = Number.NEGATIVE_INFINITY;
@@ -40,10 +58,13 @@ export class TcpListener {
 
   constructor(
     private readonly layer: TcpLayer,
-    options: ListenOptions,
+    options: BoundListenOptions,
   ) {
-    this.address = options.address ?? 0;
+    this.family = options.family;
+    this.address = options.address as A;
     this.port = options.port;
+    this.v6Only = options.v6Only;
+    this.device = options.device;
     this.backlog = Math.max(1, Math.min(options.backlog ?? DEFAULT_BACKLOG, 65535));
     this.notifyTimer = layer.stack.createTimer(() => {
       if (this.open && this.acceptQueue.length > 0) this.onConnection?.();
@@ -66,7 +87,7 @@ export class TcpListener {
   }
 
   /** The next established connection, or undefined. */
-  accept(): TcpSocket | undefined {
+  accept(): TcpSocket<A> | undefined {
     if (!this.open) throw errno('EBADF', 'listener is closed');
     return this.acceptQueue.shift();
   }
@@ -111,7 +132,7 @@ export class TcpListener {
     if (this.synQueue.size >= Math.max(MIN_SYN_QUEUE, this.backlog)) {
       this.lastCookie = layer.stack.now();
       layer.counters.cookiesSent.value++;
-      layer.sendCookieSynAck(seg);
+      layer.sendCookieSynAck(seg, this);
       return;
     }
     const tcb = layer.acceptSyn(seg, this);
@@ -144,7 +165,7 @@ export class TcpListener {
       this.layer.abortTcb(tcb);
       return;
     }
-    this.acceptQueue.push(new TcpSocket(this.layer, tcb));
+    this.acceptQueue.push(new TcpSocket<A>(this.layer, tcb));
     if (!this.notifyTimer.scheduled) this.layer.stack.schedule(this.notifyTimer, this.layer.stack.now());
   }
 }

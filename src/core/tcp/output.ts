@@ -7,62 +7,18 @@
  * with headroom for every header below (`MAX_HEADROOM`).
  */
 import { MAX_HEADROOM, PacketBuffer } from '../../wire/packet-buffer.ts';
-import { emitTcp, TCP_ACK, TCP_FIN, TCP_PROTOCOL, TCP_PSH, TCP_RST, TCP_SYN } from '../../wire/tcp.ts';
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../wire/tcp.ts';
 import type { TcpOptions } from '../../wire/tcp-options.ts';
-import type { Ipv4Path } from '../ip/ipv4-types.ts';
 import { onDataSent, pipe, retransmitLost } from './recovery.ts';
+import { routeTcp, type SegmentHeader, type TcpPath, transmit } from './route.ts';
 import { receiveWindow, sendDecision } from './rules.ts';
 import { type Seq, seqAdd, seqDiff, seqGt, seqLt } from './seq.ts';
 import { FIN_WAIT_1, LAST_ACK } from './state.ts';
 import type { Tcb } from './tcb.ts';
-import type { TcpLayer } from './tcp-layer.ts';
 
 /** RFC 2018 3: at most 3 SACK blocks fit next to timestamps (4 without). */
 const MAX_SACK_BLOCKS_WITH_TS = 3;
 const MAX_SACK_BLOCKS = 4;
-
-export interface SegmentHeader {
-  srcPort: number;
-  dstPort: number;
-  seq: Seq;
-  ack: Seq;
-  flags: number;
-  window: number;
-  options: TcpOptions;
-}
-
-/**
- * Prepends the TCP header to `pb` and hands the packet to IPv4 along `path`. The checksum is
- * skipped on links that need none (memory links, loopback). Returns false when IP refused it.
- */
-export function transmit(
-  layer: TcpLayer,
-  path: Ipv4Path,
-  dst: number,
-  h: SegmentHeader,
-  pb: PacketBuffer,
-): boolean {
-  const checksum = path.iface.link.capabilities?.noChecksums
-    ? ({ kind: 'none' } as const)
-    : ({ kind: 'v4', src: path.src, dst } as const);
-  emitTcp(
-    pb,
-    {
-      srcPort: h.srcPort,
-      dstPort: h.dstPort,
-      seqNumber: h.seq,
-      ackNumber: h.ack,
-      flags: h.flags,
-      window: h.window,
-      urgentPointer: 0,
-      options: h.options,
-    },
-    checksum,
-  );
-  layer.counters.segmentsSent.value++;
-  // RFC 1191: DF set, so a narrower hop answers with "fragmentation needed" (PMTU discovery).
-  return layer.stack.ipv4.send(path, { dst, protocol: TCP_PROTOCOL, dontFragment: true }, pb) === undefined;
-}
 
 /**
  * The window to advertise, as the 16-bit field (RFC 7323 2.3: scaled, except in a SYN), after the
@@ -176,10 +132,10 @@ function scheduleAck(tcb: Tcb): void {
   });
 }
 
-/** The connection's route, refreshed when the cached one is gone. */
-export function routeOf(tcb: Tcb): Ipv4Path | undefined {
+/** The connection's route (out of its bound device or scope), refreshed when the cached one is gone. */
+export function routeOf(tcb: Tcb): TcpPath | undefined {
   if (tcb.path !== undefined) return tcb.path;
-  const path = tcb.layer.stack.ipv4.route(tcb.remoteAddr, { src: tcb.localAddr });
+  const path = routeTcp(tcb.layer.stack, tcb.remoteAddr, tcb.localAddr, tcb.device);
   if (typeof path === 'string') {
     tcb.layer.counters.noRoute.value++;
     return undefined;

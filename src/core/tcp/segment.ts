@@ -2,14 +2,18 @@
  * A received segment as the engine sees it: the header fields it needs, the parsed options and
  * the data (a view into the received packet, valid during processing only).
  */
-import type { Ipv4Addr } from '../../wire/address.ts';
 import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN } from '../../wire/tcp.ts';
 import type { TcpOptions } from '../../wire/tcp-options.ts';
+import type { NetworkInterface } from '../device/interface.ts';
+import type { IpAddr } from '../ip-address.ts';
 import type { Seq } from './seq.ts';
 
 export interface Segment {
-  src: Ipv4Addr;
-  dst: Ipv4Addr;
+  /** The addresses as on the wire: both IPv4 or both IPv6 (never IPv4-mapped). */
+  src: IpAddr;
+  dst: IpAddr;
+  /** The interface it came in on (the scope of a link-local source). */
+  iface: NetworkInterface;
   srcPort: number;
   dstPort: number;
   seq: Seq;

@@ -4,15 +4,16 @@
  * Segment arrival is in input.ts, what to send in output.ts, timer expiry in timers.ts; this file
  * holds the state and the transitions that several of them share (entering a state, closing).
  */
-import type { Ipv4Addr } from '../../wire/address.ts';
 import type { SackBlock } from '../../wire/tcp-options.ts';
-import type { Ipv4Path } from '../ip/ipv4-types.ts';
+import type { NetworkInterface } from '../device/interface.ts';
+import type { IpAddr, IpFamily } from '../ip-address.ts';
 import type { Instant } from '../time.ts';
 import type { Timer } from '../timers.ts';
 import { type CongestionControl, createCongestionControl } from './congestion/controller.ts';
 import { Prr } from './congestion/prr.ts';
 import type { Rack } from './rack.ts';
 import { ReceiveQueue } from './receive-queue.ts';
+import type { TcpPath } from './route.ts';
 import { RttEstimator } from './rtt.ts';
 import type { SackScoreboard } from './sack-scoreboard.ts';
 import { SendBuffer } from './send-buffer.ts';
@@ -22,6 +23,8 @@ import type { TcpLayer } from './tcp-layer.ts';
 
 /** RFC 9293 3.7.1 (MUST-15): the send MSS when the peer sent no MSS option (IPv4). */
 export const DEFAULT_MSS = 536;
+/** RFC 9293 3.7.1 (MUST-15): the same over IPv6 (1280 less 60, RFC 8200 8.3). */
+export const DEFAULT_MSS_V6 = 1220;
 /** Linux's initial SO_SNDBUF / SO_RCVBUF (tcp_wmem[1], tcp_rmem[1]). */
 export const DEFAULT_SEND_BUFFER = 16 * 1024 * 1024;
 export const DEFAULT_RECEIVE_BUFFER = 128 * 1024;
@@ -86,11 +89,19 @@ export class Tcb {
   timeWaitCounted = false;
 
   // ---- endpoints ----
-  localAddr: Ipv4Addr = 0;
+  /**
+   * The addresses as on the wire: both IPv4 (numbers) or both IPv6 (16 bytes, never mapped). The
+   * socket's `family` may be 6 over IPv4 (a dual-stack socket: it sees them IPv4-mapped).
+   */
+  localAddr: IpAddr = 0;
   localPort = 0;
-  remoteAddr: Ipv4Addr = 0;
+  remoteAddr: IpAddr = 0;
   remotePort = 0;
-  path: Ipv4Path | undefined;
+  /** The socket's family (4 or 6), which may differ from the wire's (dual-stack). */
+  family: IpFamily = 4;
+  /** The bound device, or the scope of a link-local IPv6 peer: the route goes out of it. */
+  device: NetworkInterface | undefined;
+  path: TcpPath | undefined;
 
   // ---- send sequence variables (RFC 9293 3.3.1) ----
   iss: Seq = 0;

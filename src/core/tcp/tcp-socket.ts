@@ -6,7 +6,9 @@
  * and a zero-delay stack timer delivers them in a stack entry of their own, in a fixed order
  * (connect, readable, end, writable, close).
  */
+import type { Ipv4Addr } from '../../wire/address.ts';
 import { errno } from '../errno.ts';
+import { type IpAddr, type IpFamily, ipForFamily } from '../ip-address.ts';
 import type { Timer } from '../timers.ts';
 import { isCongestionControlName } from './congestion/controller.ts';
 import { output, windowField } from './output.ts';
@@ -21,7 +23,11 @@ const END = 4;
 const WRITABLE = 8;
 const CLOSE = 16;
 
-export class TcpSocket implements TcbEvents {
+/**
+ * A connection of family `A`: its addresses are IPv4 numbers or 16-byte IPv6 addresses; an IPv6
+ * socket over IPv4 (dual-stack) sees both ends as IPv4-mapped (`::ffff:a.b.c.d`).
+ */
+export class TcpSocket<A extends IpAddr = Ipv4Addr> implements TcbEvents {
   onConnect: (() => void) | undefined;
   onReadable: (() => void) | undefined;
   onWritable: (() => void) | undefined;
@@ -46,14 +52,18 @@ export class TcpSocket implements TcbEvents {
   get state(): TcpStateName {
     return this.tcb.state.name;
   }
-  get localAddress(): number {
-    return this.tcb.localAddr;
+  /** 4 or 6: the family of the socket (an IPv6 socket may carry an IPv4 connection). */
+  get family(): IpFamily {
+    return this.tcb.family;
+  }
+  get localAddress(): A {
+    return ipForFamily(this.tcb.localAddr, this.tcb.family) as A;
   }
   get localPort(): number {
     return this.tcb.localPort;
   }
-  get remoteAddress(): number {
-    return this.tcb.remoteAddr;
+  get remoteAddress(): A {
+    return ipForFamily(this.tcb.remoteAddr, this.tcb.family) as A;
   }
   get remotePort(): number {
     return this.tcb.remotePort;
