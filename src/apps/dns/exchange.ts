@@ -244,6 +244,7 @@ export class Exchange {
       return;
     }
     this.tcp = c;
+    this.stack.counters.add('dns.queries.tcp');
     const reader = new TcpMessageReader();
     c.onConnect = () => c.write(frameTcpMessage(this.query(id)));
     c.onReadable = () => {
