@@ -17,6 +17,7 @@ import { Iperf3Client, type Iperf3Error, type Iperf3Report } from '../apps/iperf
 import { type CpuUtil, DEFAULT_PORT } from '../apps/iperf3/protocol.ts';
 import { formatEnd, formatInterval, intervalHeader } from '../apps/iperf3/report.ts';
 import { Iperf3Server } from '../apps/iperf3/server.ts';
+import { ipToString } from '../core/ip-address.ts';
 import { ipv4ToString } from '../wire/address.ts';
 import { type FlagSpec, parseArgs, UsageError } from './args.ts';
 import {
@@ -191,7 +192,7 @@ async function runServer(
       ended = resolve;
     });
     server.onTestStart = (t) => {
-      const from = ipv4ToString(t.remoteAddress);
+      const from = ipToString(t.remoteAddress);
       session.event('test', { remote: from, port: t.remotePort, ...t, remoteAddress: from }, () => [
         `Accepted connection from ${from}, port ${t.remotePort}`,
         `  ${t.parallel} stream(s), ${t.reverse ? 'sending (reverse mode)' : 'receiving'}, ${t.time} s, blocks of ${t.length} bytes`,

@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events';
 import { isIP, isIPv4 } from 'node:net';
 import type { TcpListener } from '../../core/tcp/listener.ts';
 import type { TcpSocket } from '../../core/tcp/tcp-socket.ts';
-import { ipv4ToString, parseIpv4 } from '../../wire/address.ts';
+import { type Ipv4Addr, ipv4ToString, parseIpv4 } from '../../wire/address.ts';
 import { codeOf, invalidArgValue } from '../errors.ts';
 import { type ListenOptions, normalizeArgs, type ServerOptions, toNumber, validatePort } from './args.ts';
 import { serverAlreadyListening, serverNotRunning, uvErrorWithHostPort } from './net-errors.ts';
@@ -25,7 +25,7 @@ export type SocketFactory = (options: ServerOptions) => Socket;
 export class Server extends EventEmitter {
   /** Connections beyond this many are closed as they arrive (undefined: no limit). */
   maxConnections: number | undefined;
-  private listener: TcpListener | undefined;
+  private listener: TcpListener<Ipv4Addr> | undefined;
   private connections = 0;
   private readonly options: ServerOptions;
 
@@ -113,7 +113,7 @@ export class Server extends EventEmitter {
     const tcp = this.ctx.stack.tcp;
     const open = (p: number) =>
       tcp.listen({ port: p, address, ...(backlog !== undefined ? { backlog } : {}) });
-    let listener: TcpListener | undefined;
+    let listener: TcpListener<Ipv4Addr> | undefined;
     try {
       if (port !== 0) listener = open(port);
       else {
@@ -133,7 +133,7 @@ export class Server extends EventEmitter {
       process.nextTick(() => this.emit('error', uvErrorWithHostPort(codeOf(e), 'listen', host, port)));
       return;
     }
-    const l: TcpListener = listener;
+    const l: TcpListener<Ipv4Addr> = listener;
     this.listener = l;
     l.onConnection = () => {
       for (let c = l.accept(); c !== undefined; c = this.listener === l ? l.accept() : undefined) {
@@ -143,7 +143,7 @@ export class Server extends EventEmitter {
     process.nextTick(() => this.listener === l && this.emit('listening'));
   }
 
-  private onConnection(handle: TcpSocket): void {
+  private onConnection(handle: TcpSocket<Ipv4Addr>): void {
     if (this.maxConnections !== undefined && this.connections >= this.maxConnections) {
       const drop = {
         localAddress: ipv4ToString(handle.localAddress),

@@ -31,7 +31,7 @@ import { addAbortSignal, Duplex } from 'node:stream';
 import type { Stack } from '../../core/stack.ts';
 import type { TcpSocket } from '../../core/tcp/tcp-socket.ts';
 import type { Timer } from '../../core/timers.ts';
-import { ipv4ToString, parseIpv4 } from '../../wire/address.ts';
+import { type Ipv4Addr, ipv4ToString, parseIpv4 } from '../../wire/address.ts';
 import { codeOf, invalidArgType, invalidArgValue, nodeError, systemError } from '../errors.ts';
 import {
   type ConnectOptions,
@@ -93,7 +93,7 @@ export class Socket extends Duplex {
   /** The `ip:port` of every attempt when connecting went through a list of addresses. */
   autoSelectFamilyAttemptedAddresses: string[] | undefined;
   private readonly ctx: NetContext;
-  private handle: TcpSocket | undefined;
+  private handle: TcpSocket<Ipv4Addr> | undefined;
   private peer: Endpoint | undefined;
   private local: Endpoint | undefined;
   private attempts: Attempts | undefined;
@@ -277,7 +277,7 @@ export class Socket extends Duplex {
         return;
       }
     }
-    let handle: TcpSocket;
+    let handle: TcpSocket<Ipv4Addr>;
     try {
       handle = stack.tcp.connect({
         address: remote,
@@ -310,7 +310,7 @@ export class Socket extends Duplex {
     process.nextTick(() => this.connecting && this.attemptNext());
   }
 
-  private attach(handle: TcpSocket): void {
+  private attach(handle: TcpSocket<Ipv4Addr>): void {
     this.handle = handle;
     this.local = endpoint(handle.localAddress, handle.localPort);
     handle.onConnect = () => this.onConnected();
@@ -366,7 +366,7 @@ export class Socket extends Duplex {
   }
 
   /** A connection a server accepted. */
-  [kAdopt](handle: TcpSocket, pauseOnCreate: boolean): void {
+  [kAdopt](handle: TcpSocket<Ipv4Addr>, pauseOnCreate: boolean): void {
     this.attach(handle);
     this.peer = endpoint(handle.remoteAddress, handle.remotePort);
     this.active();
@@ -516,7 +516,7 @@ export class Socket extends Duplex {
     return this;
   }
 
-  private applyKeepAlive(handle: TcpSocket, k: { enable: boolean; delayMs: number }): void {
+  private applyKeepAlive(handle: TcpSocket<Ipv4Addr>, k: { enable: boolean; delayMs: number }): void {
     handle.setKeepAlive(k.enable, k.delayMs > 0 ? k.delayMs : undefined);
   }
 

@@ -106,7 +106,7 @@ export class DnsServer {
   malformed = 0;
   private readonly udp: UdpSocket;
   private readonly listener: TcpListener | undefined;
-  private readonly connections = new Set<TcpSocket>();
+  private readonly connections = new Set<TcpSocket<Ipv4Addr>>();
   private readonly udpLimit: number;
   private readonly handler: DnsServerOptions['handler'];
 
@@ -227,7 +227,7 @@ export class DnsServer {
     }
   }
 
-  private serveTcp(c: TcpSocket): void {
+  private serveTcp(c: TcpSocket<Ipv4Addr>): void {
     if (this.connections.size >= MAX_TCP_CONNECTIONS) {
       c.close();
       return;

@@ -11,6 +11,7 @@
  * stops is counted under `<prefix>.drop`.
  */
 import type { Counter, DropCounters } from '../../core/counters.ts';
+import type { IpAddr } from '../../core/ip-address.ts';
 import type { Stack } from '../../core/stack.ts';
 import type { TcpSocket } from '../../core/tcp/tcp-socket.ts';
 import type { Timer } from '../../core/timers.ts';
@@ -56,7 +57,8 @@ export interface Iperf3ServerOptions {
 
 /** What the server tells about a test as it begins. */
 export interface ServerTestInfo {
-  remoteAddress: number;
+  /** The client's address (IPv4-mapped when it came over IPv4 to a dual-stack listener). */
+  remoteAddress: IpAddr;
   remotePort: number;
   parallel: number;
   reverse: boolean;

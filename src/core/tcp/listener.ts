@@ -3,7 +3,6 @@
  * the accept queue (ESTABLISHED, not yet accepted), both bounded by the backlog, and SYN cookies
  * (RFC 4987 3.6) when the SYN queue overflows, so that a SYN flood costs no state.
  */
-import type { Ipv4Addr } from '../../wire/address.ts';
 import type { NetworkInterface } from '../device/interface.ts';
 import { errno } from '../errno.ts';
 import type { IpAddr, IpFamily } from '../ip-address.ts';
@@ -40,7 +39,7 @@ export type BoundListenOptions = ListenOptions & { family: IpFamily; address: Ip
  * A listener of family `A` (IPv4 numbers, or 16-byte IPv6 addresses): the connections it accepts
  * have addresses of that family, IPv4 peers of a dual-stack IPv6 listener as `::ffff:a.b.c.d`.
  */
-export class TcpListener<A extends IpAddr = Ipv4Addr> {
+export class TcpListener<A extends IpAddr = IpAddr> {
   readonly family: IpFamily;
   readonly address: A;
   readonly port: number;

@@ -6,7 +6,6 @@
  * and a zero-delay stack timer delivers them in a stack entry of their own, in a fixed order
  * (connect, readable, end, writable, close).
  */
-import type { Ipv4Addr } from '../../wire/address.ts';
 import { errno } from '../errno.ts';
 import { type IpAddr, type IpFamily, ipForFamily } from '../ip-address.ts';
 import type { Timer } from '../timers.ts';
@@ -27,7 +26,7 @@ const CLOSE = 16;
  * A connection of family `A`: its addresses are IPv4 numbers or 16-byte IPv6 addresses; an IPv6
  * socket over IPv4 (dual-stack) sees both ends as IPv4-mapped (`::ffff:a.b.c.d`).
  */
-export class TcpSocket<A extends IpAddr = Ipv4Addr> implements TcbEvents {
+export class TcpSocket<A extends IpAddr = IpAddr> implements TcbEvents {
   onConnect: (() => void) | undefined;
   onReadable: (() => void) | undefined;
   onWritable: (() => void) | undefined;
