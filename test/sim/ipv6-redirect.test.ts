@@ -141,7 +141,7 @@ describe('IPv6 redirects sent by a router (RFC 4861 8.2)', () => {
   test('redirects share the ICMPv6 error rate limit; the packet is forwarded anyway', () => {
     const { sim, a, router, far } = sameLink(63);
     router.run(() => {
-      while (v6(router).icmp.takeErrorToken());
+      while (v6(router).icmp.errors.take());
     });
     const limited = router.counters.value('icmpv6.tx.rate-limited');
     const p = pinger6(a);

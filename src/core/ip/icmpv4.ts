@@ -18,8 +18,8 @@ import {
 import { IP_PROTOCOL_ICMP, Ipv4View } from '../../wire/ipv4.ts';
 import { PacketBuffer } from '../../wire/packet-buffer.ts';
 import type { Counter, DropCounters } from '../counters.ts';
+import { IcmpErrorLimit } from '../icmp-error-limit.ts';
 import type { Stack } from '../stack.ts';
-import { TokenBucket } from '../token-bucket.ts';
 import type { Ipv4ErrorReport, Ipv4Packet, Ipv4Protocol } from './ipv4-types.ts';
 
 export type Icmpv4DropReason =
@@ -36,16 +36,14 @@ const MAX_ERROR_PACKET = 576;
 export type EchoReplyHandler = (packet: Ipv4Packet, icmp: Icmpv4View) => boolean;
 
 export class Icmpv4Layer implements Ipv4Protocol {
-  /** Errors sent per second and burst (Linux: icmp_msgs_per_sec 1000, icmp_msgs_burst 50). */
-  readonly errorLimit: TokenBucket;
+  /** The rate limit of the errors we send, and their counters. */
+  readonly errors: IcmpErrorLimit;
   echoReplyHandler: EchoReplyHandler | undefined;
   /** Receives ICMP errors quoting ICMP messages we sent (the echo requests of echo sockets). */
   echoErrorHandler: ((report: Ipv4ErrorReport) => void) | undefined;
   private readonly drops: DropCounters<Icmpv4DropReason>;
   private readonly rxMessages: Counter;
   private readonly echoReplies: Counter;
-  private readonly errorsSent: Counter;
-  private readonly rateLimited: Counter;
   private readonly errorsReceived: Counter;
 
   constructor(private readonly stack: Stack) {
@@ -53,10 +51,8 @@ export class Icmpv4Layer implements Ipv4Protocol {
     this.drops = c.drops('icmpv4.rx.drop');
     this.rxMessages = c.get('icmpv4.rx.messages');
     this.echoReplies = c.get('icmpv4.tx.echo-replies');
-    this.errorsSent = c.get('icmpv4.tx.errors');
-    this.rateLimited = c.get('icmpv4.tx.rate-limited');
     this.errorsReceived = c.get('icmpv4.rx.errors');
-    this.errorLimit = new TokenBucket(1000, 50, stack.now());
+    this.errors = new IcmpErrorLimit(stack, 'icmpv4');
   }
 
   receive(packet: Ipv4Packet): void {
@@ -162,10 +158,7 @@ export class Icmpv4Layer implements Ipv4Protocol {
       // An error about an error, or about ICMP we cannot read, is never sent.
       if (body.length < 1 || icmpv4IsError(body[0]!)) return;
     }
-    if (!this.errorLimit.take(this.stack.now())) {
-      this.rateLimited.value++;
-      return;
-    }
+    if (!this.errors.take()) return;
     const quoteLength = Math.min(original.totalLength, original.bytes.length, MAX_ERROR_PACKET - 20 - 8);
     const quote = original.bytes.subarray(0, quoteLength);
     const pb = PacketBuffer.forMessage(8 + quote.length);
@@ -182,8 +175,7 @@ export class Icmpv4Layer implements Ipv4Protocol {
     }
     const path = this.stack.ipv4.route(src);
     if (typeof path === 'string') return;
-    this.errorsSent.value++;
-    this.stack.counters.add(`icmpv4.tx.type-${type}-code-${code}`);
+    this.errors.sent(type, code);
     this.stack.ipv4.send(path, { dst: src, protocol: IP_PROTOCOL_ICMP }, pb);
   }
 }

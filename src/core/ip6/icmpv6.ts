@@ -39,8 +39,8 @@ import { walkExtensionHeaders } from '../../wire/ipv6-ext.ts';
 import { NDP_HOP_LIMIT, parseNdp } from '../../wire/ndp.ts';
 import { PacketBuffer } from '../../wire/packet-buffer.ts';
 import type { Counter, DropCounters } from '../counters.ts';
+import { IcmpErrorLimit } from '../icmp-error-limit.ts';
 import type { Stack } from '../stack.ts';
-import { TokenBucket } from '../token-bucket.ts';
 import type { Ipv6Layer } from './ipv6.ts';
 import type { Ipv6ErrorReport, Ipv6Packet, Ipv6Protocol } from './ipv6-types.ts';
 
@@ -77,16 +77,14 @@ export function icmpv6Errno(type: number, code: number): string {
 export type Echo6ReplyHandler = (packet: Ipv6Packet, icmp: Icmpv6View) => boolean;
 
 export class Icmpv6Layer implements Ipv6Protocol {
-  /** RFC 4443 2.4 (f): errors per second and burst (Linux: icmp ratelimit ~1000/s, burst 50). */
-  readonly errorLimit: TokenBucket;
+  /** RFC 4443 2.4 (f): the rate limit of the errors we send (redirects share it), and their counters. */
+  readonly errors: IcmpErrorLimit;
   echoReplyHandler: Echo6ReplyHandler | undefined;
   /** Receives ICMPv6 errors quoting ICMPv6 messages we sent (the echo requests of echo sockets). */
   echoErrorHandler: ((report: Ipv6ErrorReport) => void) | undefined;
   private readonly drops: DropCounters<Icmpv6DropReason>;
   private readonly rxMessages: Counter;
   private readonly echoReplies: Counter;
-  private readonly errorsSent: Counter;
-  private readonly rateLimited: Counter;
   private readonly errorsReceived: Counter;
 
   constructor(
@@ -97,10 +95,8 @@ export class Icmpv6Layer implements Ipv6Protocol {
     this.drops = c.drops('icmpv6.rx.drop');
     this.rxMessages = c.get('icmpv6.rx.messages');
     this.echoReplies = c.get('icmpv6.tx.echo-replies');
-    this.errorsSent = c.get('icmpv6.tx.errors');
-    this.rateLimited = c.get('icmpv6.tx.rate-limited');
     this.errorsReceived = c.get('icmpv6.rx.errors');
-    this.errorLimit = new TokenBucket(1000, 50, stack.now());
+    this.errors = new IcmpErrorLimit(stack, 'icmpv6');
     ip.register(IP_PROTOCOL_ICMPV6, this);
   }
 
@@ -277,7 +273,7 @@ export class Icmpv6Layer implements Ipv6Protocol {
         extra.evenToMulticast === true);
     if (ipv6IsMulticast(dst) && !allowedToMulticast) return;
     if (this.quotesErrorOrRedirect(original)) return;
-    if (!this.takeErrorToken()) return;
+    if (!this.errors.take()) return;
     // RFC 4443 2.2: from the address the packet was sent to when it is ours, else the best source.
     const path = this.ip.route(src, this.ip.isLocal(dst) ? { src: dst } : {});
     if (typeof path === 'string') return;
@@ -290,16 +286,8 @@ export class Icmpv6Layer implements Ipv6Protocol {
     else repr = { kind: 'time-exceeded', code, invoking };
     const pb = PacketBuffer.forMessage(ICMPV6_HEADER_LEN + invoking.length);
     emitIcmpv6(pb, repr, path.src, src);
-    this.errorsSent.value++;
-    this.stack.counters.add(`icmpv6.tx.type-${type}-code-${code}`);
+    this.errors.sent(type, code);
     this.ip.send(path, { dst: src, nextHeader: IP_PROTOCOL_ICMPV6 }, pb);
-  }
-
-  /** RFC 4443 2.4 (f): one token of the error rate limit (redirects share it), counted when none is left. */
-  takeErrorToken(): boolean {
-    if (this.errorLimit.take(this.stack.now())) return true;
-    this.rateLimited.value++;
-    return false;
   }
 
   /** RFC 4443 2.4 (e.1), (e.2): the packet is an ICMPv6 error or a Redirect. */

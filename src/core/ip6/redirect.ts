@@ -65,7 +65,7 @@ export class RedirectSender {
       this.skipped.drop('no-link-local');
       return;
     }
-    if (!this.ip.icmp.takeErrorToken()) return;
+    if (!this.ip.icmp.errors.take()) return;
     const options: NdpOption[] = [];
     const mac = this.ip.ndp.table.lookup(iface, target)?.mac;
     if (mac !== undefined) options.push({ kind: 'target-lladdr', mac });
