@@ -123,7 +123,16 @@ export class Stack {
 
   /** A timer whose callback runs as an entry into this stack. */
   createTimer(callback: TimerCallback): Timer {
-    return new EntryTimer(callback, this);
+    return new EntryTimer(callWith, callback, this);
+  }
+
+  /**
+   * A timer that runs `callback(owner, now)` as an entry into this stack. With one callback shared
+   * by every owner (a function made once), a timer costs one object and no closure: what a TCP
+   * connection's timers use, 100,000 connections at a time.
+   */
+  createOwnedTimer<T>(callback: (owner: T, now: Instant) => void, owner: T): Timer {
+    return new EntryTimer(callback, owner, this);
   }
 
   /** Schedules `timer` at `deadline` on the environment's timer queue. */
@@ -194,18 +203,23 @@ export class Stack {
 }
 
 /**
- * A timer whose callback runs as an entry into its stack: one object per timer, where a wrapping
- * closure (and its context) per timer cost about 70 bytes for each of a connection's timers.
+ * A timer that runs `callback(owner, now)` as an entry into its stack: one object per timer, where
+ * a wrapping closure (and its context) per timer cost about 70 bytes for each of a connection's
+ * timers.
  */
-class EntryTimer extends Timer {
+class EntryTimer<T> extends Timer {
   constructor(
-    callback: TimerCallback,
+    private readonly action: (owner: T, now: Instant) => void,
+    private readonly owner: T,
     private readonly stack: Stack,
   ) {
-    super(callback);
+    super();
   }
 
   override fire(now: Instant): void {
-    this.stack.run(() => this.callback(now));
+    this.stack.run(() => this.action(this.owner, now));
   }
 }
+
+/** `createTimer`'s callback: the owner is the function to call. */
+const callWith = (callback: TimerCallback, now: Instant) => callback(now);

@@ -19,11 +19,12 @@ export class Timer {
   /** Tie-breaker: the sequence number of the scheduling. */
   sequence = 0;
 
-  constructor(readonly callback: TimerCallback) {}
+  /** `callback` runs when the timer is due; a subclass may override `fire` instead of giving one. */
+  constructor(private readonly callback?: TimerCallback) {}
 
-  /** Runs the timer's callback (what a queue does when the timer is due). */
+  /** What a queue runs when the timer is due. */
   fire(now: Instant): void {
-    this.callback(now);
+    this.callback?.(now);
   }
 
   get scheduled(): boolean {

@@ -250,10 +250,11 @@ export class Tcb {
   ) {
     const now = layer.stack.now();
     this.cc = createCongestionControl(ccName, DEFAULT_MSS, now);
-    this.rtxTimer = layer.stack.createTimer(() => layer.timers.onRetransmit(this));
-    this.delackTimer = layer.stack.createTimer(() => layer.timers.onDelayedAck(this));
-    this.keepaliveTimer = layer.stack.createTimer(() => layer.timers.onKeepalive(this));
-    this.waitTimer = layer.stack.createTimer(() => layer.timers.onWait(this));
+    const stack = layer.stack;
+    this.rtxTimer = stack.createOwnedTimer(onRetransmit, this);
+    this.delackTimer = stack.createOwnedTimer(onDelayedAck, this);
+    this.keepaliveTimer = stack.createOwnedTimer(onKeepalive, this);
+    this.waitTimer = stack.createOwnedTimer(onWait, this);
     this.lastReceive = now;
     this.rcvSpaceTime = now;
   }
@@ -308,3 +309,9 @@ export class Tcb {
     this.events?.closed(error);
   }
 }
+
+// The timers' callbacks, made once for every connection (no closure per connection).
+const onRetransmit = (tcb: Tcb) => tcb.layer.timers.onRetransmit(tcb);
+const onDelayedAck = (tcb: Tcb) => tcb.layer.timers.onDelayedAck(tcb);
+const onKeepalive = (tcb: Tcb) => tcb.layer.timers.onKeepalive(tcb);
+const onWait = (tcb: Tcb) => tcb.layer.timers.onWait(tcb);
