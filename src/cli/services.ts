@@ -5,6 +5,10 @@
  * datagram (`udp`) or with a connection (`tcp`); each transport runs that behaviour over its own
  * sockets.
  *
+ * On a stack with IPv6 every service listens dual-stack, like a Linux server bound to `::` with
+ * IPV6_V6ONLY off: IPv6 clients reach it, and IPv4 clients too (seen as `::ffff:a.b.c.d`, RFC 3493
+ * 3.7); on an IPv4-only stack it binds 0.0.0.0.
+ *
  * Each service counts what it did under `services.<name>.<transport>.*` in the stack's counters, so
  * the report printed at exit shows it next to the layers' counters. TCP services hold at most
  * `MAX_CONNECTIONS` connections each; more are reset and counted as `refused`.
@@ -13,6 +17,7 @@ import { createHash } from 'node:crypto';
 import { HttpServer } from '../apps/http/server.ts';
 import { Iperf3Server } from '../apps/iperf3/server.ts';
 import { SocketWriter } from '../apps/socket-writer.ts';
+import type { IpFamily } from '../core/ip-address.ts';
 import type { Stack } from '../core/stack.ts';
 import type { TcpSocket } from '../core/tcp/tcp-socket.ts';
 
@@ -121,13 +126,18 @@ export function startServices(stack: Stack, names: readonly string[]): RunningSe
   return running;
 }
 
+/** 6 (a dual-stack `::` socket) when the stack has IPv6, else 4. */
+function familyOf(stack: Stack): IpFamily {
+  return stack.ipv6 !== undefined ? 6 : 4;
+}
+
 function startUdp(stack: Stack, name: string, port: number, behaviour: MessageBehaviour): RunningService {
   const prefix = `services.${name}.udp`;
   const received = stack.counters.get(`${prefix}.rx`);
   const replied = stack.counters.get(`${prefix}.tx`);
   const failed = stack.counters.drops(`${prefix}.tx.error`);
   const socket = stack.run(() => {
-    const s = stack.udp.open();
+    const s = stack.udp.open({ family: familyOf(stack) });
     try {
       s.bind(port);
     } catch (e) {
@@ -159,7 +169,7 @@ function startTcp(stack: Stack, name: string, port: number, behaviour: StreamBeh
   const refused = stack.counters.get(`${prefix}.refused`);
   const serve = behaviour(stack, prefix);
   const open = new Set<TcpSocket>();
-  const listener = stack.run(() => stack.tcp.listen({ port }));
+  const listener = stack.run(() => stack.tcp.listen({ port, family: familyOf(stack) }));
   listener.onConnection = () => {
     for (let s = listener.accept(); s; s = listener.accept()) {
       if (open.size >= MAX_CONNECTIONS) {
