@@ -42,6 +42,8 @@ export interface Endpoints {
 }
 
 type Candidate = Omit<PortBinding, 'localPort' | 'remoteAddress' | 'remotePort'>;
+/** What decides whether two bindings' addresses overlap. */
+export type Addressing = Pick<PortBinding, 'family' | 'v6Only' | 'localAddress'>;
 
 export class PortTable<B extends PortBinding> {
   private readonly byPort = new Map<number, B[]>();
@@ -114,19 +116,20 @@ export class PortTable<B extends PortBinding> {
 }
 
 /** The IPv4 address a binding receives on (0: every one), undefined when it takes no IPv4. */
-function v4Local(b: Candidate): Ipv4Addr | undefined {
+function v4Local(b: Addressing): Ipv4Addr | undefined {
   if (b.family === 4) return b.localAddress as Ipv4Addr;
   return b.v6Only ? undefined : ipAsV4(b.localAddress);
 }
 
 /** The IPv6 address a binding receives on (`::`: every one), undefined when it takes no IPv6. */
-function v6Local(b: Candidate): Ipv6Addr | undefined {
+function v6Local(b: Addressing): Ipv6Addr | undefined {
   if (b.family === 4) return undefined;
   const a = b.localAddress as Ipv6Addr;
   return isV4Mapped(a) ? undefined : a;
 }
 
-function addressesOverlap(a: Candidate, b: Candidate): boolean {
+/** Whether two bindings share an address of either family (a dual-stack `::` holds every IPv4 one). */
+export function addressesOverlap(a: Addressing, b: Addressing): boolean {
   const a4 = v4Local(a);
   const b4 = v4Local(b);
   if (a4 !== undefined && b4 !== undefined && (a4 === 0 || b4 === 0 || a4 === b4)) return true;
