@@ -3,12 +3,17 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { ErrnoError } from '../../src/core/errno.ts';
 import { ipToString, v4Mapped } from '../../src/core/ip-address.ts';
+import { emitIcmpv6 } from '../../src/wire/icmpv6.ts';
 import { Ipv6View } from '../../src/wire/ipv6.ts';
+import { PacketBuffer } from '../../src/wire/packet-buffer.ts';
 import { TCP_ACK, TCP_SYN, TcpView } from '../../src/wire/tcp.ts';
+import { ipv6Frame } from '../helpers/frames6.ts';
 import { ip } from '../helpers/sim-hosts.ts';
-import { ip6, linkLocal, twoHosts6 } from './ipv6-helpers.ts';
+import { globalAddress, ip6, linkLocal, twoHosts6 } from './ipv6-helpers.ts';
 import { collect, payload, sendAll, sha256 } from './tcp-helpers.ts';
 import { acceptAll, bottleneck6, dualHosts, sendFrame, sentTcp6, tcp6Frame } from './tcp6-helpers.ts';
+
+const HOUR = 3_600_000;
 
 describe('TCP over IPv6 in simulation', () => {
   test('link-local handshake with the interface as scope: addresses, MSS 1440, checksum, flow label, data', () => {
@@ -286,6 +291,59 @@ describe('TCP over IPv6 in simulation', () => {
     sendFrame(a, ia, tcp6Frame(linkLocal(a, ia)!, bLL, ib, ack));
     sim.advance(10);
     assert.equal(b.counters.value('tcp.tx.resets'), 1);
+  });
+
+  test('ICMPv6 errors: address unreachable is soft (the SYN goes on, the error told at the timeout); port unreachable in SYN-SENT is hard', () => {
+    const { sim, a, ia, b, ib } = bottleneck6(11, 1500);
+    // No host has 2001:db8:2::99: the router's address resolution fails and it answers with
+    // destination unreachable, code 3 (RFC 4443 3.1), to every SYN.
+    const soft = a.tcp.connect({ address: ip6('2001:db8:2::99'), port: 80 });
+    let softError: ErrnoError | undefined;
+    soft.onClose = (e) => {
+      softError = e as ErrnoError;
+    };
+    assert.ok(
+      sim.runUntil(() => a.counters.value('icmpv6.rx.errors') > 0, 30_000),
+      'an ICMPv6 error came',
+    );
+    sim.advance(5000);
+    assert.equal(soft.state, 'SYN-SENT', 'a soft error does not abort');
+    assert.ok(
+      sim.runUntil(() => softError !== undefined, HOUR),
+      'the connection timed out',
+    );
+    assert.equal(softError!.code, 'EHOSTUNREACH');
+    assert.ok(sim.now >= 180_000, `${sim.now}`);
+    // A forged port unreachable quoting our SYN aborts the connection attempt (RFC 1122 4.2.3.9).
+    let syn: Uint8Array | undefined;
+    ia.addObserver((dir, f) => {
+      if (dir === 'tx' && f[12] === 0x86 && f[13] === 0xdd && f[20] === 6) syn ??= f.slice(14);
+    });
+    const bAddr = globalAddress(b, ib)!;
+    // b listens, so only the ICMPv6 error can refuse the connection.
+    b.tcp.listen({ port: 81, family: 6 });
+    const hard = a.tcp.connect({ address: bAddr, port: 81 });
+    let hardError: ErrnoError | undefined;
+    hard.onClose = (e) => {
+      hardError = e as ErrnoError;
+    };
+    assert.ok(
+      sim.runUntil(() => syn !== undefined, 1000),
+      'the SYN was sent',
+    );
+    assert.equal(hard.state, 'SYN-SENT');
+    const aAddr = globalAddress(a, ia)!;
+    const pb = PacketBuffer.alloc(2048, 0);
+    emitIcmpv6(pb, { kind: 'destination-unreachable', code: 4, invoking: syn }, ip6('2001:db8:1::1'), aAddr);
+    const frame = ipv6Frame(
+      pb,
+      { src: ip6('2001:db8:1::1'), dst: aAddr, nextHeader: 58, hopLimit: 64 },
+      { src: 0x02_00_00_00_00_98, dst: ia.mac },
+    );
+    a.run(() => ia.receive([frame]));
+    assert.equal(hard.state, 'CLOSED');
+    sim.advance(1);
+    assert.equal(hardError?.code, 'ECONNREFUSED');
   });
 
   test('TIME-WAIT over IPv6, and a new SYN reopening it (RFC 6191)', () => {
