@@ -5,8 +5,8 @@
  * than the network (the client stops reading; TCP's window closes).
  *
  * The URL's host is an address or a name resolved over the stack (`--dns`, or the servers DHCP
- * gave): A records while the stack's TCP is IPv4 only (`-4` is the default; `-6` is refused until
- * TCP has IPv6).
+ * gave): A records while the HTTP client (src/apps/http/client.ts) takes IPv4 addresses only (`-4`
+ * is the default; `-6` and IPv6 literals are refused with EAFNOSUPPORT).
  *
  * Exit 0 when a 2xx response arrived whole; 6 when the host name does not resolve (curl's code:
  * `netstack fetch: (6) Could not resolve host: NAME`); 1 for another status, a connection error or
@@ -81,7 +81,7 @@ export async function runFetch(argv: string[]): Promise<number> {
   const plan = parseFetchUrl(url);
   const family = familyOf(args.flags);
   if (family === 6 || plan.hostname.includes(':'))
-    throw Object.assign(new Error('TCP over IPv6 is not in the stack yet (use -4 or an IPv4 host)'), {
+    throw Object.assign(new Error('its HTTP client is IPv4 only (use -4 or an IPv4 host)'), {
       code: 'EAFNOSUPPORT',
     });
   const config = parseInterfaceOptions(args);

@@ -12,8 +12,8 @@
  * first; here the listener, like the client, keeps sending standard input until it ends.)
  */
 import { SocketWriter } from '../apps/socket-writer.ts';
+import { type IpAddr, ipToString } from '../core/ip-address.ts';
 import type { TcpSocket } from '../core/tcp/tcp-socket.ts';
-import { ipv4ToString } from '../wire/address.ts';
 import { type Session, untilSignal } from './interface-options.ts';
 import type { NcPlan, Remote } from './nc.ts';
 
@@ -41,7 +41,7 @@ export async function runTcpNc(
   };
 
   /** Runs the data in both directions on an established connection. */
-  const run = (socket: TcpSocket) => {
+  const run = (socket: TcpSocket<IpAddr>) => {
     const writer = new SocketWriter(socket);
     let stdinEnded = false;
     let peerEnded = false;
@@ -112,7 +112,7 @@ export async function runTcpNc(
     };
   };
 
-  let socket: TcpSocket | undefined;
+  let socket: TcpSocket<IpAddr> | undefined;
   let listener: ReturnType<typeof stack.tcp.listen> | undefined;
   try {
     stdin.pause();
@@ -124,13 +124,12 @@ export async function runTcpNc(
         if (s === undefined || socket !== undefined) return;
         socket = s;
         l.close();
-        const peer = `${ipv4ToString(s.remoteAddress)}:${s.remotePort}`;
+        const peer = `${ipToString(s.remoteAddress)}:${s.remotePort}`;
         session.event('connection', { peer }, () => `  connection from ${peer}`);
         run(s);
       };
     } else {
-      // resolveRemote asks for IPv4 only while TCP has no IPv6.
-      if (remote?.family !== 4) throw Object.assign(new Error('TCP needs IPv4'), { code: 'EAFNOSUPPORT' });
+      if (remote === undefined) throw new Error('nc: a client needs HOST');
       const s = stack.tcp.connect({
         address: remote.addr,
         port: remote.port,
@@ -150,7 +149,7 @@ export async function runTcpNc(
       p.listen ? `  listening on tcp port ${p.local.port}` : `  connecting to ${target} over tcp`,
     ]);
     const code = await Promise.race([finished, untilSignal().then(() => 0), session.failed]);
-    const s = socket as TcpSocket | undefined;
+    const s = socket as TcpSocket<IpAddr> | undefined;
     if (s !== undefined && s.state !== 'CLOSED' && s.state !== 'TIME-WAIT') stack.run(() => s.abort());
     listener?.close();
     // What is left for standard output goes before the exit.

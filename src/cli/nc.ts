@@ -14,7 +14,7 @@
  * standard input, whatever the peer does.
  *
  * HOST is an address or a name resolved over the stack (`--dns`, or the servers DHCP gave; `-4`/`-6`
- * choose the family). UDP goes over IPv4 or IPv6; TCP over IPv4 until the stack's TCP has IPv6. A
+ * choose the family), over IPv4 or IPv6. A
  * name that does not resolve: `netstack nc: getaddrinfo for host "NAME" port PORT: Name or
  * service not known`, exit 1 (OpenBSD nc's words).
  *
@@ -118,20 +118,12 @@ export function parseNcPlan(flags: Record<string, unknown>, positionals: string[
 /** Where the client goes: HOST resolved, and PORT. */
 export type Remote = HostArg & { port: number };
 
-/**
- * HOST resolved over the stack (after the DHCP leases with `--dhcp`); TCP asks for IPv4 only
- * until the stack's TCP has IPv6.
- */
+/** HOST resolved over the stack (after the DHCP leases with `--dhcp`). */
 async function resolveRemote(session: Session, args: ParsedArgs, p: NcPlan): Promise<Remote | undefined> {
   await leased(session, args);
   if (p.remote === undefined) return undefined;
-  if (!p.udp && (p.family === 6 || p.remote.host.includes(':')))
-    throw Object.assign(new Error('TCP over IPv6 is not in the stack yet (use -u, or -4)'), {
-      code: 'EAFNOSUPPORT',
-    });
-  const family = p.udp ? p.family : 4;
   const host = await Promise.race([
-    resolveHost(session.stack, p.remote.host, family, 'HOST'),
+    resolveHost(session.stack, p.remote.host, p.family, 'HOST'),
     session.failed,
   ]);
   return { ...host, port: p.remote.port };

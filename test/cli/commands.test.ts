@@ -365,7 +365,12 @@ describe('host names without a device (the hosts table, and no name server)', ()
     assertOneLineError(
       netstack(['nc', '-6', 'www.example', '80']),
       1,
-      /TCP over IPv6 is not in the stack yet/,
+      /^netstack nc: getaddrinfo for host "www\.example" port 80: Temporary failure in name resolution$/m,
+    );
+    assertOneLineError(
+      netstack(['fetch', '-6', 'http://www.example/']),
+      1,
+      /^netstack fetch: its HTTP client is IPv4 only/m,
     );
   });
 });

@@ -201,7 +201,7 @@ describe('the resolver against dnsmasq', { skip: SKIP }, () => {
     assert.ok(looked.includes(KERNEL), `lookups: ${looked.join(', ')}`);
   });
 
-  test('netstack ping and fetch by name with --dns; unknown names as ping and curl report them', async () => {
+  test('netstack ping, fetch and nc by name with --dns; unknown names as ping and curl report them', async () => {
     const iface = ['--tap', cliTap, '--ipv4', `${CLI}/24`, '--dns', KERNEL2];
     const ping = runner.start(ns, ['ping', ...iface, '-c', '2', '-i', '0.2', 'web2.interop.test']);
     assert.equal(await ping.exited, 0, ping.stderr);
@@ -211,6 +211,11 @@ describe('the resolver against dnsmasq', { skip: SKIP }, () => {
     const fetch = runner.start(ns, ['fetch', ...iface, '-q', 'http://web2.interop.test:8081/3000']);
     assert.equal(await fetch.exited, 0, fetch.stderr);
     assert.equal(fetch.stdout, 'dns'.repeat(1000));
+    const nc = runner.start(ns, ['nc', ...iface, 'web2.interop.test', '8081'], { stdin: true });
+    nc.write('GET /6 HTTP/1.0\r\n\r\n');
+    nc.child.stdin!.end();
+    assert.equal(await nc.exited, 0, nc.stderr);
+    assert.match(nc.stdout, /^HTTP\/1\.1 200 OK\r\n[^]*\r\n\r\ndnsdns$/);
     const unknown = runner.start(ns, ['ping', ...iface, '-c', '1', 'nosuch.interop.test']);
     assert.equal(await unknown.exited, 2);
     assert.match(unknown.stderr, /^netstack ping: nosuch\.interop\.test: Name or service not known$/m);

@@ -63,7 +63,7 @@ export class Exchange {
   private readonly schedule: Step[] = [];
   private next = 0;
   private readonly attempts: Attempt[] = [];
-  private tcp: TcpSocket | undefined;
+  private tcp: TcpSocket<IpAddr> | undefined;
   private readonly timer: Timer;
   private edns: boolean;
   /** The error to report when the schedule runs out: what the last attempt got. */
@@ -233,10 +233,8 @@ export class Exchange {
 
   private startTcp(server: NameServer): void {
     const id = this.randomId();
-    let c: TcpSocket;
+    let c: TcpSocket<IpAddr>;
     try {
-      // TCP over IPv6 is not in the stack yet: an IPv6 server's truncated answer ends the attempt.
-      if (server.family !== 4) throw errno('EAFNOSUPPORT', 'TCP over IPv6');
       c = this.stack.tcp.connect({ address: server.address, port: server.port });
     } catch {
       this.lastError = 'ECONNREFUSED';
