@@ -25,7 +25,7 @@ async function failure(socket: Socket): Promise<SystemError> {
 const sim = () => simWorld(7);
 
 describe('stack.net on a simulated network', () => {
-  test('no route: ENETUNREACH; no neighbour: EHOSTUNREACH; IPv6: EAFNOSUPPORT (for now)', () =>
+  test('no route: ENETUNREACH; no neighbour: EHOSTUNREACH; IPv6 on a stack without it: EAFNOSUPPORT', () =>
     inWorld(sim, async ({ a }) => {
       const net = a.net;
       const noRoute = await failure(net.connect(80, '192.0.2.1'));

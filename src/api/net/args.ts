@@ -3,7 +3,8 @@
  * `connect(options[, cb])`, `listen(...)`; port validation; the lookup function's shape; the
  * options of sockets and servers.
  */
-import { describeValue, nodeError } from '../errors.ts';
+import { describeValue, invalidArgType, nodeError } from '../errors.ts';
+import { MIN_ATTEMPT_DELAY } from './happy-eyeballs.ts';
 
 /** One address from a lookup. */
 export interface LookupAddress {
@@ -42,8 +43,12 @@ export interface ConnectOptions extends SocketOptions {
   lookup?: LookupFunction;
   /** Milliseconds of inactivity before 'timeout' (as `setTimeout`). */
   timeout?: number;
-  /** Try every address the lookup gives, in turn (RFC 8305's shape; one family for now). */
+  /** Happy Eyeballs (RFC 8305): try every address of the name, both families, staggered. */
   autoSelectFamily?: boolean;
+  /** RFC 8305's Connection Attempt Delay in ms (at least 10; default 250). */
+  autoSelectFamilyAttemptTimeout?: number;
+  /** RFC 8305 4's First Address Family Count (not in Node): addresses of the first family tried first. */
+  firstAddressFamilyCount?: number;
   /** Unix domain sockets do not exist on this stack: rejected. */
   path?: string;
 }
@@ -63,6 +68,8 @@ export interface ListenOptions {
   host?: string;
   backlog?: number;
   exclusive?: boolean;
+  /** IPV6_V6ONLY on `::`: no IPv4 connections. */
+  ipv6Only?: boolean;
   path?: string;
   signal?: AbortSignal;
 }
@@ -110,4 +117,27 @@ export function validatePort(port: unknown, name = 'Port', allowZero = true): nu
     );
   }
   return n;
+}
+
+/**
+ * Node's check of an attempt delay (validateInt32 with a minimum of 1), raised to RFC 8305 5's
+ * 10 ms as Node does.
+ */
+export function validateAttemptTimeout(value: unknown, name: string): number {
+  if (typeof value !== 'number') throw invalidArgType(name, 'of type number', value);
+  if (!Number.isInteger(value)) {
+    throw nodeError(
+      RangeError,
+      'ERR_OUT_OF_RANGE',
+      `The value of "${name}" is out of range. It must be an integer. Received ${describeValue(value)}`,
+    );
+  }
+  if (value < 1 || value > 2 ** 31 - 1) {
+    throw nodeError(
+      RangeError,
+      'ERR_OUT_OF_RANGE',
+      `The value of "${name}" is out of range. It must be >= 1 && <= 2147483647. Received ${describeValue(value)}`,
+    );
+  }
+  return Math.max(value, MIN_ATTEMPT_DELAY);
 }

@@ -2,7 +2,7 @@
  * `stack.net`: Node's `net` module over the stack's TCP. The same shape as `node:net`:
  * `createServer`, `connect`/`createConnection`, the `Socket` and `Server` classes (bound to this
  * stack: `new stack.net.Socket()`), `isIP`/`isIPv4`/`isIPv6`, `BlockList`, `SocketAddress`, and
- * `get/setDefaultAutoSelectFamily`. Host names go through the stack's own resolver (`stack.dns`).
+ * `get/setDefaultAutoSelectFamily`, `get/setDefaultAutoSelectFamilyAttemptTimeout`. Host names go through the stack's own resolver (`stack.dns`).
  *
  * ```ts
  * const server = stack.net.createServer((socket) => socket.pipe(socket)).listen(7);
@@ -14,7 +14,14 @@
 import { BlockList, isIP, isIPv4, isIPv6, SocketAddress } from 'node:net';
 import type { Stack } from '../../core/stack.ts';
 import type { DnsPromises } from '../dns.ts';
-import type { ConnectOptions, LookupFunction, ServerOptions, SocketOptions } from './args.ts';
+import {
+  type ConnectOptions,
+  type LookupFunction,
+  type ServerOptions,
+  type SocketOptions,
+  validateAttemptTimeout,
+} from './args.ts';
+import { DEFAULT_ATTEMPT_DELAY } from './happy-eyeballs.ts';
 import { Server } from './server.ts';
 import { type NetContext, Socket } from './socket.ts';
 
@@ -51,6 +58,7 @@ export class NetModule implements NetContext {
   readonly BlockList = BlockList;
   readonly SocketAddress = SocketAddress;
   autoSelectFamily = true;
+  autoSelectFamilyAttemptTimeout = DEFAULT_ATTEMPT_DELAY;
 
   constructor(readonly stack: Stack) {
     const ctx: NetContext = this;
@@ -109,5 +117,14 @@ export class NetModule implements NetContext {
 
   setDefaultAutoSelectFamily(value: boolean): void {
     this.autoSelectFamily = Boolean(value);
+  }
+
+  getDefaultAutoSelectFamilyAttemptTimeout(): number {
+    return this.autoSelectFamilyAttemptTimeout;
+  }
+
+  /** RFC 8305's Connection Attempt Delay for new connects, in ms (values under 10 become 10, as Node). */
+  setDefaultAutoSelectFamilyAttemptTimeout(value: number): void {
+    this.autoSelectFamilyAttemptTimeout = validateAttemptTimeout(value, 'value');
   }
 }

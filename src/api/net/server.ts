@@ -6,18 +6,24 @@
  * it are closed, with a 'drop' event), `getConnections`, and `close()` that stops listening at once
  * and emits 'close' when the last connection is gone.
  *
- * Differences: the wildcard address is '0.0.0.0' (IPv4) where Node's is '::'; `ref`/`unref` do
- * nothing (see Socket); no local (Unix) sockets, no handles or file descriptors to listen on.
+ * IPv6 as Node: without a host it listens on `::` dual-stack when the stack has IPv6 (IPv4 clients
+ * appear as `::ffff:a.b.c.d`, family 'IPv6'), on '0.0.0.0' otherwise; `ipv6Only: true` makes `::`
+ * IPv6 only (IPV6_V6ONLY); a link-local host takes its zone (`fe80::1%eth0`) and listens on that
+ * interface only.
+ *
+ * Differences: `ref`/`unref` do nothing (see Socket); no local (Unix) sockets, no handles or file
+ * descriptors to listen on.
  */
 import { EventEmitter } from 'node:events';
-import { isIP, isIPv4 } from 'node:net';
+import { isIP } from 'node:net';
+import type { IpAddr } from '../../core/ip-address.ts';
 import type { TcpListener } from '../../core/tcp/listener.ts';
 import type { TcpSocket } from '../../core/tcp/tcp-socket.ts';
-import { type Ipv4Addr, ipv4ToString, parseIpv4 } from '../../wire/address.ts';
 import { codeOf, invalidArgValue } from '../errors.ts';
+import { formatScoped, isScopedUnicast, parseScoped } from '../scoped-address.ts';
 import { type ListenOptions, normalizeArgs, type ServerOptions, toNumber, validatePort } from './args.ts';
 import { serverAlreadyListening, serverNotRunning, uvErrorWithHostPort } from './net-errors.ts';
-import { kAdopt, type NetContext, type Socket } from './socket.ts';
+import { type Endpoint, endpoint, kAdopt, type NetContext, type Socket } from './socket.ts';
 
 /** Makes the sockets of accepted connections (the `Socket` class of the server's `stack.net`). */
 export type SocketFactory = (options: ServerOptions) => Socket;
@@ -25,7 +31,7 @@ export type SocketFactory = (options: ServerOptions) => Socket;
 export class Server extends EventEmitter {
   /** Connections beyond this many are closed as they arrive (undefined: no limit). */
   maxConnections: number | undefined;
-  private listener: TcpListener<Ipv4Addr> | undefined;
+  private listener: TcpListener<IpAddr> | undefined;
   private connections = 0;
   private readonly options: ServerOptions;
 
@@ -51,9 +57,14 @@ export class Server extends EventEmitter {
   }
 
   /** `{ address, family, port }` while listening, else null. */
-  address(): { address: string; family: 'IPv4'; port: number } | null {
+  address(): Endpoint | null {
     const l = this.listener;
-    return l ? { address: ipv4ToString(l.address), family: 'IPv4', port: l.port } : null;
+    if (l === undefined) return null;
+    return {
+      address: formatScoped(l.address, l.device),
+      family: l.family === 6 ? 'IPv6' : 'IPv4',
+      port: l.port,
+    };
   }
 
   listen(port?: number, hostname?: string, backlog?: number, listeningListener?: () => void): this;
@@ -88,8 +99,10 @@ export class Server extends EventEmitter {
     const port = validatePort(options.port, 'options.port');
     const backlog = options.backlog || backlogFromArgs || undefined;
     const host = options.host;
+    const v6Only = Boolean(options.ipv6Only);
     if (!host || isIP(host)) {
-      this.bind(host || '0.0.0.0', port, backlog);
+      // As Node: `::` when IPv6 is there, else 0.0.0.0.
+      this.bind(host || (this.ctx.stack.ipv6 !== undefined ? '::' : '0.0.0.0'), port, backlog, v6Only);
       return this;
     }
     this.ctx.lookup(host, { family: 0, all: true }, (err, result) => {
@@ -98,22 +111,35 @@ export class Server extends EventEmitter {
         return;
       }
       const first = typeof result === 'string' ? result : result[0]?.address;
-      this.bind(first ?? host, port, backlog);
+      this.bind(first ?? host, port, backlog, v6Only);
     });
     return this;
   }
 
   /** Opens the listener (an ephemeral port for 0); 'listening' or 'error' follow on a later tick. */
-  private bind(host: string, port: number, backlog: number | undefined): void {
-    const address = isIPv4(host) ? parseIpv4(host) : undefined;
-    if (address === undefined) {
-      process.nextTick(() => this.emit('error', uvErrorWithHostPort('EAFNOSUPPORT', 'listen', host, port)));
+  private bind(host: string, port: number, backlog: number | undefined, v6Only: boolean): void {
+    const family = isIP(host) === 6 ? 6 : 4;
+    const at = parseScoped(this.ctx.stack, host, family);
+    if (at === undefined) {
+      process.nextTick(() => this.emit('error', uvErrorWithHostPort('EINVAL', 'listen', host, port)));
+      return;
+    }
+    if (isScopedUnicast(at.addr) && at.scope === undefined) {
+      // Linux: a link-local address needs its interface.
+      process.nextTick(() => this.emit('error', uvErrorWithHostPort('EINVAL', 'listen', host, port)));
       return;
     }
     const tcp = this.ctx.stack.tcp;
     const open = (p: number) =>
-      tcp.listen({ port: p, address, ...(backlog !== undefined ? { backlog } : {}) });
-    let listener: TcpListener<Ipv4Addr> | undefined;
+      tcp.listen({
+        port: p,
+        address: at.addr,
+        family,
+        ...(family === 6 ? { v6Only } : {}),
+        ...(at.scope !== undefined ? { device: at.scope } : {}),
+        ...(backlog !== undefined ? { backlog } : {}),
+      });
+    let listener: TcpListener<IpAddr> | undefined;
     try {
       if (port !== 0) listener = open(port);
       else {
@@ -133,25 +159,27 @@ export class Server extends EventEmitter {
       process.nextTick(() => this.emit('error', uvErrorWithHostPort(codeOf(e), 'listen', host, port)));
       return;
     }
-    const l: TcpListener<Ipv4Addr> = listener;
+    const l: TcpListener<IpAddr> = listener;
     this.listener = l;
     l.onConnection = () => {
       for (let c = l.accept(); c !== undefined; c = this.listener === l ? l.accept() : undefined) {
-        this.onConnection(c);
+        this.onConnection(c, l.device);
       }
     };
     process.nextTick(() => this.listener === l && this.emit('listening'));
   }
 
-  private onConnection(handle: TcpSocket<Ipv4Addr>): void {
+  private onConnection(handle: TcpSocket<IpAddr>, scope: TcpListener<IpAddr>['device']): void {
     if (this.maxConnections !== undefined && this.connections >= this.maxConnections) {
+      const local = endpoint(handle, 'local', scope);
+      const remote = endpoint(handle, 'remote', scope);
       const drop = {
-        localAddress: ipv4ToString(handle.localAddress),
-        localPort: handle.localPort,
-        localFamily: 'IPv4',
-        remoteAddress: ipv4ToString(handle.remoteAddress),
-        remotePort: handle.remotePort,
-        remoteFamily: 'IPv4',
+        localAddress: local.address,
+        localPort: local.port,
+        localFamily: local.family,
+        remoteAddress: remote.address,
+        remotePort: remote.port,
+        remoteFamily: remote.family,
       };
       handle.close();
       this.emit('drop', drop);
@@ -164,7 +192,7 @@ export class Server extends EventEmitter {
       ...(o.keepAlive ? { keepAlive: true, keepAliveInitialDelay: o.keepAliveInitialDelay ?? 0 } : {}),
       ...(o.highWaterMark !== undefined ? { highWaterMark: o.highWaterMark } : {}),
     });
-    socket[kAdopt](handle, Boolean(o.pauseOnConnect));
+    socket[kAdopt](handle, Boolean(o.pauseOnConnect), scope);
     socket.server = this;
     socket._server = this;
     this.connections++;

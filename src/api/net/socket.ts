@@ -16,31 +16,47 @@
  * - errors are Node's: `connect ECONNREFUSED 10.0.0.2:80` with `syscall`, `address`, `port`,
  *   `read ECONNRESET`, `write EPIPE`, getaddrinfo errors from the lookup.
  *
- * Connecting takes a list of addresses (each one the lookup gave, tried in turn after a failure):
- * the shape Happy Eyeballs (RFC 8305) will fill in once TCP runs over IPv6.
+ * IPv4 and IPv6 as Node: `connect({ host: '2001:db8::1' })`, a link-local peer with its zone
+ * (`fe80::1%eth0`, the zone an interface name), `localAddress` of either family, `family: 4 | 6`
+ * for the lookup; addresses and families as strings ('IPv6'; a link-local one with its zone; an
+ * IPv4 peer of a dual-stack server is `::ffff:a.b.c.d`, 'IPv6').
+ *
+ * Connecting by name is Happy Eyeballs v2 (RFC 8305, ./happy-eyeballs.ts) when `autoSelectFamily`
+ * is on (the default): with the stack's resolver, AAAA and A are asked at once (with a custom
+ * `lookup`, it is asked once for both, as Node does); the addresses alternate by family; attempts
+ * start `autoSelectFamilyAttemptTimeout` apart (or at once after a failure) and overlap; the first
+ * connection wins, the others are cancelled; `connectionAttempt`, `connectionAttemptFailed`,
+ * `connectionAttemptTimeout` (the delay passed: the next attempt starts, this one goes on) and
+ * `autoSelectFamilyAttemptedAddresses` as Node's; every attempt failing gives Node's
+ * AggregateError (`code` of the first, `errors` in the order they started).
  *
  * Differences, by necessity: no `_handle`, so tls and http2 wrap the socket as any JS stream
  * (Node's take over a net.Socket's handle instead). A socket given to tls should then be made with
  * `allowHalfOpen: true`, or its stream ends our side at the peer's FIN, before TLS wrote what it
  * still had to send (close_notify included): TLS ends the socket itself when it is done;
  * `ref`/`unref` do nothing (what keeps a process alive is the stack's environment); no local
- * (Unix) sockets; IPv6 addresses fail with EAFNOSUPPORT until TCP has IPv6.
+ * (Unix) sockets; IPv6 on a stack made without it fails with EAFNOSUPPORT.
  */
-import { isIP, isIPv4 } from 'node:net';
+import { isIP } from 'node:net';
 import { addAbortSignal, Duplex } from 'node:stream';
+import type { NetworkInterface } from '../../core/device/interface.ts';
+import type { IpAddr } from '../../core/ip-address.ts';
 import type { Stack } from '../../core/stack.ts';
 import type { TcpSocket } from '../../core/tcp/tcp-socket.ts';
 import type { Timer } from '../../core/timers.ts';
-import { type Ipv4Addr, ipv4ToString, parseIpv4 } from '../../wire/address.ts';
+import type { Ipv6Addr } from '../../wire/address.ts';
 import { codeOf, invalidArgType, invalidArgValue, nodeError, systemError } from '../errors.ts';
+import { formatScoped, parseScoped } from '../scoped-address.ts';
 import {
   type ConnectOptions,
   type LookupAddress,
   type LookupFunction,
   normalizeArgs,
   type SocketOptions,
+  validateAttemptTimeout,
   validatePort,
 } from './args.ts';
+import { ConnectionRace, resolveBoth } from './happy-eyeballs.ts';
 import { endedByPeer, invalidIpAddress, missingConnectArgs } from './net-errors.ts';
 
 /** What a socket needs from its `stack.net`. */
@@ -50,6 +66,8 @@ export interface NetContext {
   readonly lookup: LookupFunction;
   /** Whether connecting tries every address of the lookup (`net.getDefaultAutoSelectFamily()`). */
   readonly autoSelectFamily: boolean;
+  /** RFC 8305's Connection Attempt Delay (`net.getDefaultAutoSelectFamilyAttemptTimeout()`). */
+  readonly autoSelectFamilyAttemptTimeout: number;
 }
 
 /** Node's reads take up to 64 KiB at a time. */
@@ -58,9 +76,9 @@ const READ_SIZE = 64 * 1024;
 /** Takes a connection accepted by a server (internal to `stack.net`). */
 export const kAdopt = Symbol('adopt');
 
-interface Endpoint {
+export interface Endpoint {
   address: string;
-  family: 'IPv4';
+  family: 'IPv4' | 'IPv6';
   port: number;
 }
 
@@ -71,14 +89,21 @@ interface PendingWrite {
   callback: (error?: Error | null) => void;
 }
 
+/** A connect in progress: the race of its attempts, and the resolution still feeding it. */
 interface Attempts {
-  readonly host: string;
-  readonly addresses: readonly LookupAddress[];
+  readonly race: ConnectionRace<TcpSocket<IpAddr>>;
+  /** Cancels the resolution (when AAAA and A are asked apart). */
+  stopResolving: (() => void) | undefined;
+  /** Addresses seen so far: more than one makes it Node's connect to multiple addresses. */
+  addresses: number;
+  readonly tried: string[];
+}
+
+/** Where and how a connect goes (the options that every attempt shares). */
+interface Target {
   readonly port: number;
   readonly localAddress: string | undefined;
   readonly localPort: number | undefined;
-  next: number;
-  readonly errors: Error[];
 }
 
 export class Socket extends Duplex {
@@ -93,7 +118,9 @@ export class Socket extends Duplex {
   /** The `ip:port` of every attempt when connecting went through a list of addresses. */
   autoSelectFamilyAttemptedAddresses: string[] | undefined;
   private readonly ctx: NetContext;
-  private handle: TcpSocket<Ipv4Addr> | undefined;
+  private handle: TcpSocket<IpAddr> | undefined;
+  /** The interface of a link-local connection's scope (for the `%zone` of its addresses). */
+  private scope: NetworkInterface | undefined;
   private peer: Endpoint | undefined;
   private local: Endpoint | undefined;
   private attempts: Attempts | undefined;
@@ -203,116 +230,179 @@ export class Socket extends Duplex {
     const port = validatePort(options.port);
     const lookup = options.lookup ?? this.ctx.lookup;
     if (typeof lookup !== 'function') throw invalidArgType('options.lookup', 'of type function', lookup);
+    const family = options.family ?? 0;
+    if (family !== 0 && family !== 4 && family !== 6) {
+      throw invalidArgValue('options.family', family, 'must be one of: 0, 4, 6');
+    }
+    const delay =
+      options.autoSelectFamilyAttemptTimeout === undefined
+        ? this.ctx.autoSelectFamilyAttemptTimeout
+        : validateAttemptTimeout(
+            options.autoSelectFamilyAttemptTimeout,
+            'options.autoSelectFamilyAttemptTimeout',
+          );
     if (cb) this.once('connect', cb);
     if (options.noDelay !== undefined) this.setNoDelay(options.noDelay);
     if (options.keepAlive) this.setKeepAlive(true, options.keepAliveInitialDelay);
     this.connecting = true;
     const host = options.host || 'localhost';
-    const start = (addresses: readonly LookupAddress[]) => {
-      this.attempts = { host, addresses, port, localAddress, localPort, next: 0, errors: [] };
-      if (addresses.length > 1) this.autoSelectFamilyAttemptedAddresses = [];
-      this.attemptNext();
-    };
+    const a = this.startRace({ port, localAddress, localPort }, delay, options.firstAddressFamilyCount ?? 1);
     if (isIP(host)) {
       // An address: no lookup, no 'lookup' event (as Node), but still not inside this call.
-      process.nextTick(() => this.connecting && start([{ address: host, family: isIP(host) }]));
+      process.nextTick(() => {
+        if (!this.connecting) return;
+        a.addresses = 1;
+        a.race.add([{ address: host, family: isIP(host) }]);
+        a.race.resolved();
+      });
       return this;
     }
-    const family = options.family ?? 0;
-    lookup(host, { family, hints: options.hints ?? 0, all: true }, (err, result, resultFamily) => {
-      if (!this.connecting) return;
-      if (err) {
-        this.emit('lookup', err, undefined, undefined, host);
-        this.destroy(err);
-        return;
-      }
-      const list =
-        typeof result === 'string' ? [{ address: result, family: resultFamily ?? isIP(result) }] : result;
-      for (const a of list) {
-        this.emit('lookup', null, a.address, a.family, host);
-        if (!isIP(a.address)) {
-          this.destroy(invalidIpAddress(a.address));
-          return;
+    const hints = options.hints ?? 0;
+    const autoSelect =
+      (options.autoSelectFamily ?? this.ctx.autoSelectFamily) && family === 0 && !localAddress;
+    const found = (list: readonly LookupAddress[]): boolean => {
+      for (const x of list) {
+        this.emit('lookup', null, x.address, x.family, host);
+        if (!this.connecting) return false;
+        if (!isIP(x.address)) {
+          this.destroy(invalidIpAddress(x.address));
+          return false;
         }
       }
-      const autoSelect = options.autoSelectFamily ?? this.ctx.autoSelectFamily;
-      start(autoSelect ? list : list.slice(0, 1));
+      a.addresses += list.length;
+      return true;
+    };
+    const failed = (err: Error) => {
+      this.emit('lookup', err, undefined, undefined, host);
+      this.destroy(err);
+    };
+    if (autoSelect && options.lookup === undefined && this.ctx.stack.ipv6 !== undefined) {
+      // RFC 8305 3: AAAA and A at once through the stack's resolver.
+      a.stopResolving = resolveBoth(this.ctx.stack, lookup, host, hints, {
+        addresses: (list) => found(list) && a.race.add(list),
+        done: (err) => {
+          a.stopResolving = undefined;
+          if (!this.connecting) return;
+          if (err) failed(err);
+          else a.race.resolved();
+        },
+      });
+      return this;
+    }
+    lookup(host, { family, hints, all: true }, (err, result, resultFamily) => {
+      if (!this.connecting) return;
+      if (err) return failed(err);
+      const list =
+        typeof result === 'string' ? [{ address: result, family: resultFamily ?? isIP(result) }] : result;
+      if (!found(list)) return;
+      a.race.add(autoSelect ? list : list.slice(0, 1));
+      a.race.resolved();
     });
     return this;
   }
 
-  /** Tries the next address of the list; fails with the error(s) once none is left. */
-  private attemptNext(): void {
-    const a = this.attempts!;
-    const next = a.addresses[a.next++];
-    if (next === undefined) {
-      const [first] = a.errors;
-      this.destroy(
-        a.errors.length === 1
-          ? first!
-          : Object.assign(new AggregateError(a.errors, 'All attempts failed'), {
-              code: (first as { code?: string } | undefined)?.code,
-            }),
-      );
-      return;
-    }
-    const { address, family } = next;
-    const { port } = a;
-    if (a.addresses.length > 1) {
-      this.autoSelectFamilyAttemptedAddresses?.push(`${address}:${port}`);
-      this.emit('connectionAttempt', address, port, family);
-    }
-    const remote = isIPv4(address) ? parseIpv4(address) : undefined;
-    if (remote === undefined) {
-      this.attemptFailed(systemError('EAFNOSUPPORT', 'connect', address, port));
-      return;
-    }
+  /** The race of this connect's attempts (RFC 8305 5), its outcome going to the socket. */
+  private startRace(target: Target, delay: number, firstCount: number): Attempts {
+    const { port } = target;
+    const a: Attempts = {
+      addresses: 0,
+      tried: [],
+      stopResolving: undefined,
+      race: new ConnectionRace<TcpSocket<IpAddr>>(this.ctx.stack, delay, firstCount, {
+        start: (x) => {
+          const multiple = a.addresses > 1;
+          a.tried.push(`${x.address}:${port}`);
+          if (multiple) this.emit('connectionAttempt', x.address, port, x.family);
+          return this.attempt(x, target);
+        },
+        cancel: (h) => {
+          h.onConnect = h.onClose = undefined;
+          h.abort();
+        },
+        delayPassed: (x) => this.emit('connectionAttemptTimeout', x.address, port, x.family),
+        failedOne: (x, error) => {
+          if (a.addresses > 1) this.emit('connectionAttemptFailed', x.address, port, x.family, error);
+        },
+        won: (h, x) => {
+          this.endAttempts();
+          this.scope = x.family === 6 ? parseScoped(this.ctx.stack, x.address, 6)?.scope : undefined;
+          this.attach(h);
+          this.onConnected();
+        },
+        lost: (errors) => {
+          this.endAttempts();
+          this.destroy(
+            errors.length === 1
+              ? errors[0]
+              : Object.assign(new AggregateError(errors, ''), { code: codeOf(errors[0]) }),
+          );
+        },
+      }),
+    };
+    this.attempts = a;
+    return a;
+  }
+
+  /** Stops the resolution and keeps the attempted addresses, as Node shows them. */
+  private endAttempts(): void {
+    const a = this.attempts;
+    if (a === undefined) return;
+    this.attempts = undefined;
+    a.stopResolving?.();
+    a.race.abort();
+    if (a.addresses > 1) this.autoSelectFamilyAttemptedAddresses = a.tried;
+  }
+
+  /** One connection attempt: its connection, or the error it failed with at once. */
+  private attempt(x: LookupAddress, target: Target): TcpSocket<IpAddr> | Error {
+    const { port, localAddress, localPort } = target;
     const stack = this.ctx.stack;
-    let local: number | undefined;
-    if (a.localAddress !== undefined) {
-      local = isIPv4(a.localAddress) ? parseIpv4(a.localAddress) : undefined;
-      if (local === undefined || !(stack.ipv4.isLocal(local) || local >>> 24 === 127)) {
-        const code = local === undefined ? 'EAFNOSUPPORT' : 'EADDRNOTAVAIL';
-        this.attemptFailed(systemError(code, 'bind', a.localAddress, a.localPort));
-        return;
+    const family = x.family === 6 ? 6 : 4;
+    const remote = parseScoped(stack, x.address, family);
+    if (remote === undefined) return systemError('EINVAL', 'connect', x.address, port);
+    let local: IpAddr | undefined;
+    if (localAddress !== undefined) {
+      const at = parseScoped(stack, localAddress, isIP(localAddress) === 6 ? 6 : 4);
+      if (at === undefined || isIP(localAddress) !== family) {
+        return systemError('EINVAL', 'bind', localAddress, localPort);
       }
+      const ours =
+        typeof at.addr === 'number'
+          ? stack.ipv4.isLocal(at.addr) || at.addr >>> 24 === 127
+          : stack.ipv6?.isLocal(at.addr as Ipv6Addr) === true;
+      if (!ours) return systemError('EADDRNOTAVAIL', 'bind', localAddress, localPort);
+      local = at.addr;
     }
-    let handle: TcpSocket<Ipv4Addr>;
+    let handle: TcpSocket<IpAddr>;
     try {
       handle = stack.tcp.connect({
-        address: remote,
+        address: remote.addr,
         port,
+        family,
+        ...(remote.scope !== undefined ? { scope: remote.scope } : {}),
         ...(local !== undefined ? { localAddress: local } : {}),
-        ...(a.localPort ? { localPort: a.localPort } : {}),
+        ...(localPort ? { localPort } : {}),
         noDelay: this.noDelay ?? false,
       });
     } catch (e) {
       const code = codeOf(e);
-      const bindError = code === 'EADDRINUSE' && a.localPort;
-      this.attemptFailed(
-        bindError
-          ? systemError(code, 'bind', a.localAddress ?? '0.0.0.0', a.localPort)
-          : systemError(code, 'connect', address, port),
-      );
-      return;
+      return code === 'EADDRINUSE' && localPort
+        ? systemError(code, 'bind', localAddress ?? (family === 6 ? '::' : '0.0.0.0'), localPort)
+        : systemError(code, 'connect', x.address, port);
     }
-    this.attach(handle);
+    const race = this.attempts!.race;
+    handle.onConnect = () => race.succeeded(handle);
+    handle.onClose = (e) =>
+      race.failed(
+        handle,
+        systemError(e === undefined ? 'ECONNRESET' : codeOf(e), 'connect', x.address, port),
+      );
+    return handle;
   }
 
-  private attemptFailed(error: Error): void {
-    const a = this.attempts!;
-    const tried = a.addresses[a.next - 1]!;
-    a.errors.push(error);
-    if (a.addresses.length > 1)
-      this.emit('connectionAttemptFailed', tried.address, a.port, tried.family, error);
-    this.detach();
-    // Not inside the call or the stack event that failed, as Node reports connect errors.
-    process.nextTick(() => this.connecting && this.attemptNext());
-  }
-
-  private attach(handle: TcpSocket<Ipv4Addr>): void {
+  private attach(handle: TcpSocket<IpAddr>): void {
     this.handle = handle;
-    this.local = endpoint(handle.localAddress, handle.localPort);
+    this.local = endpoint(handle, 'local', this.scope);
     handle.onConnect = () => this.onConnected();
     handle.onReadable = () => this.pull();
     handle.onEnd = () => this.pull();
@@ -332,9 +422,8 @@ export class Socket extends Duplex {
   private onConnected(): void {
     const h = this.handle!;
     this.connecting = false;
-    this.attempts = undefined;
-    this.peer = endpoint(h.remoteAddress, h.remotePort);
-    this.local = endpoint(h.localAddress, h.localPort);
+    this.peer = endpoint(h, 'remote', this.scope);
+    this.local = endpoint(h, 'local', this.scope);
     this.active();
     this.emit('connect');
     this.emit('ready');
@@ -350,13 +439,6 @@ export class Socket extends Duplex {
   private onHandleClosed(e: Error | undefined): void {
     if (this.destroyed) return;
     const code = e === undefined ? undefined : codeOf(e);
-    if (this.connecting) {
-      const a = this.attempts!;
-      this.attemptFailed(
-        systemError(code ?? 'ECONNRESET', 'connect', a.addresses[a.next - 1]!.address, a.port),
-      );
-      return;
-    }
     if (code !== undefined) {
       this.destroy(systemError(code, 'read'));
       return;
@@ -366,9 +448,10 @@ export class Socket extends Duplex {
   }
 
   /** A connection a server accepted. */
-  [kAdopt](handle: TcpSocket<Ipv4Addr>, pauseOnCreate: boolean): void {
+  [kAdopt](handle: TcpSocket<IpAddr>, pauseOnCreate: boolean, scope: NetworkInterface | undefined): void {
+    this.scope = scope;
     this.attach(handle);
-    this.peer = endpoint(handle.remoteAddress, handle.remotePort);
+    this.peer = endpoint(handle, 'remote', scope);
     this.active();
     if (handle.state === 'CLOSED' && !handle.readableEnded) {
       // Reset before it was accepted: the error went to no one yet.
@@ -465,6 +548,7 @@ export class Socket extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.connecting = false;
+    this.endAttempts();
     if (this.idleTimer !== undefined) this.ctx.stack.cancel(this.idleTimer);
     const h = this.handle;
     this.detach();
@@ -516,7 +600,7 @@ export class Socket extends Duplex {
     return this;
   }
 
-  private applyKeepAlive(handle: TcpSocket<Ipv4Addr>, k: { enable: boolean; delayMs: number }): void {
+  private applyKeepAlive(handle: TcpSocket<IpAddr>, k: { enable: boolean; delayMs: number }): void {
     handle.setKeepAlive(k.enable, k.delayMs > 0 ? k.delayMs : undefined);
   }
 
@@ -572,8 +656,14 @@ export class Socket extends Duplex {
   }
 }
 
-function endpoint(address: number, port: number): Endpoint {
-  return { address: ipv4ToString(address), family: 'IPv4', port };
+/** One end of a connection as Node shows it (a link-local address with the zone of `scope`). */
+export function endpoint(h: TcpSocket<IpAddr>, end: 'local' | 'remote', scope?: NetworkInterface): Endpoint {
+  const address = end === 'local' ? h.localAddress : h.remoteAddress;
+  return {
+    address: formatScoped(address, scope),
+    family: h.family === 6 ? 'IPv6' : 'IPv4',
+    port: end === 'local' ? h.localPort : h.remotePort,
+  };
 }
 
 /** Node's writeAfterFIN: a write after the peer's FIN fails with EPIPE and destroys the socket. */
