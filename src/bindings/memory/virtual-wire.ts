@@ -82,7 +82,7 @@ export class VirtualWire {
         ? [this.channels['a-to-b'], this.channels['b-to-a']]
         : [this.channels['b-to-a'], this.channels['a-to-b']];
     const mac = options.mac ?? this.network.allocateMac();
-    const capabilities = this.noChecksums ? { noChecksums: true } : {};
+    const capabilities = { noChecksums: this.noChecksums, keepableFrames: true };
     const iface = stack.addInterface(name, new ChannelEndpoint(this.mtu, mac, capabilities, outbound));
     inbound.sink = (frames) => iface.receive(frames);
     this.ends.push(iface);

@@ -18,6 +18,12 @@ export interface LinkCapabilities {
    * neither computes nor verifies transport checksums on it.
    */
   readonly noChecksums?: boolean;
+  /**
+   * The frames the link hands to `NetworkInterface.receive` stay valid and unchanged afterwards (the
+   * link never reuses their bytes: memory links, loopback), so the stack may keep views of them
+   * instead of copies (TCP's receive queue). Links that reuse a receive buffer (TAP) leave it unset.
+   */
+  readonly keepableFrames?: boolean;
 }
 
 export interface LinkEndpoint {

@@ -17,7 +17,7 @@ const MAX_PENDING = 1000;
 export class LoopbackLink implements LinkEndpoint {
   readonly kind = 'ip' as const;
   readonly mtu = LOOPBACK_MTU;
-  readonly capabilities = { noChecksums: true };
+  readonly capabilities = { noChecksums: true, keepableFrames: true };
   iface: NetworkInterface | undefined;
   private pending: Uint8Array[] = [];
   private readonly timer: Timer;

@@ -430,7 +430,7 @@ function receiveText(tcb: Tcb, seg: Segment): void {
   const expected = rq.rcvNxt;
   const finBefore = rq.finReceived;
   const hadHole = rq.hasOutOfOrder;
-  const readable = rq.insert(seg.seq, payload, withFin);
+  const readable = rq.insert(seg.seq, payload, withFin, seg.iface.link.capabilities?.keepableFrames === true);
   if (rq.duplicate !== undefined) {
     if (tcb.sackOk) tcb.dsack = rq.duplicate;
     rq.duplicate = undefined;

@@ -4,15 +4,21 @@
  * and in ranges (overlaps trimmed, adjacent ranges merged) until the hole fills; the ranges held
  * are what SACK reports (RFC 2018 4: the block holding the latest segment first).
  *
- * Incoming payloads are views into the binding's receive buffer: each byte is copied exactly once,
- * when it is queued; `read` then hands out those copies (or one joined copy when asked for more
- * than one chunk holds).
+ * Incoming payloads are views into the received frame. When the link reuses its receive buffer
+ * (TAP), each byte is copied once, when it is queued; when the link leaves its frames alone
+ * (`LinkCapabilities.keepableFrames`: memory links, loopback), payloads of at least
+ * `KEEP_MIN_BYTES` are kept as views and not copied at all (smaller ones are copied, so that a few
+ * bytes do not pin a whole frame buffer). `read` hands out the chunks held (or one joined copy when
+ * asked for more than one chunk holds).
  */
 import type { SackBlock } from '../../wire/tcp-options.ts';
 import { type Seq, seqAdd, seqDiff } from './seq.ts';
 
 /** The most out-of-order ranges kept (each costs bookkeeping whatever its size). */
 export const MAX_OUT_OF_ORDER_RANGES = 256;
+
+/** Payloads of a keepable frame shorter than this are copied rather than kept as views. */
+export const KEEP_MIN_BYTES = 512;
 
 /** A contiguous run of out-of-order data [start, end) in sequence space. */
 interface OooRange {
@@ -102,11 +108,12 @@ export class ReceiveQueue {
   }
 
   /**
-   * A segment's data `payload` (a view; copied here) at sequence number `seq`, with `fin` when the
-   * segment carries FIN. The caller has already trimmed it to the receive window; data before
-   * RCV.NXT or after a known FIN is dropped here. Returns the bytes that became readable.
+   * A segment's data `payload` (a view) at sequence number `seq`, with `fin` when the segment
+   * carries FIN; `keepable` when the view stays valid after the call (else the bytes kept are
+   * copied). The caller has already trimmed it to the receive window; data before RCV.NXT or after
+   * a known FIN is dropped here. Returns the bytes that became readable.
    */
-  insert(seq: Seq, payload: Uint8Array, fin = false): number {
+  insert(seq: Seq, payload: Uint8Array, fin = false, keepable = false): number {
     let data = payload;
     let start = seq >>> 0;
     const before = -seqDiff(start, this.next);
@@ -125,12 +132,13 @@ export class ReceiveQueue {
     } else if (fin && !this.fin) {
       this.finSeq = seqAdd(start, data.length);
     }
+    const keep = keepable && data.length >= KEEP_MIN_BYTES;
     if (start !== this.next) {
-      if (data.length > 0) this.insertOutOfOrder(start, data);
+      if (data.length > 0) this.insertOutOfOrder(start, data, keep);
       return 0;
     }
     const readableBefore = this.inOrderBytes;
-    if (data.length > 0) this.pushInOrder(data.slice(), data.length);
+    if (data.length > 0) this.pushInOrder(keep ? data : data.slice(), data.length);
     this.pullOutOfOrder();
     if (this.finSeq !== undefined && !this.fin && this.next === this.finSeq) {
       // RFC 9293 3.10.7.4 eighth: advance RCV.NXT over the FIN.
@@ -217,7 +225,7 @@ export class ReceiveQueue {
   }
 
   /** Keeps the bytes of [start, start + data.length) not held yet, merging touching ranges. */
-  private insertOutOfOrder(start: Seq, data: Uint8Array): void {
+  private insertOutOfOrder(start: Seq, data: Uint8Array, keep: boolean): void {
     const base = this.next;
     const off = (s: Seq) => seqDiff(s, base);
     const segStart = off(start);
@@ -247,7 +255,7 @@ export class ReceiveQueue {
     }
     const stamp = ++this.stamp;
     for (const [a, b] of gaps) {
-      const piece = data.slice(a - segStart, b - segStart);
+      const piece = keep ? data.subarray(a - segStart, b - segStart) : data.slice(a - segStart, b - segStart);
       this.addRange({ start: seqAdd(base, a), end: seqAdd(base, b), pieces: [piece], stamp });
     }
     this.oooBytes += newBytes;

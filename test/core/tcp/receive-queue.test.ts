@@ -1,7 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { MAX_OUT_OF_ORDER_RANGES, ReceiveQueue } from '../../../src/core/tcp/receive-queue.ts';
+import {
+  KEEP_MIN_BYTES,
+  MAX_OUT_OF_ORDER_RANGES,
+  ReceiveQueue,
+} from '../../../src/core/tcp/receive-queue.ts';
 import { seqAdd } from '../../../src/core/tcp/seq.ts';
 
 const stream = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff);
@@ -23,6 +27,26 @@ describe('receive queue', () => {
     const got = q.read();
     assert.deepEqual([...(got ?? [])], [...stream(4)]);
     assert.equal(q.read(), undefined);
+  });
+
+  test('keepable frames: payloads are kept as views (in order and out of order), small ones copied', () => {
+    const q = new ReceiveQueue(0, 1 << 20);
+    const s = stream(4 * KEEP_MIN_BYTES);
+    const big = s.subarray(0, KEEP_MIN_BYTES);
+    const later = s.subarray(2 * KEEP_MIN_BYTES, 3 * KEEP_MIN_BYTES);
+    q.insert(2 * KEEP_MIN_BYTES, later, false, true);
+    q.insert(0, big, false, true);
+    const first = q.read();
+    assert.equal(first?.buffer, s.buffer, 'in order: a view of the frame');
+    assert.equal(first?.byteOffset, 0);
+    const small = s.subarray(KEEP_MIN_BYTES, KEEP_MIN_BYTES + 10);
+    q.insert(KEEP_MIN_BYTES, small, false, true);
+    assert.notEqual(q.read()?.buffer, s.buffer, 'below KEEP_MIN_BYTES: copied');
+    q.insert(KEEP_MIN_BYTES + 10, s.subarray(KEEP_MIN_BYTES + 10, 2 * KEEP_MIN_BYTES), false, true);
+    q.read(2 * KEEP_MIN_BYTES - KEEP_MIN_BYTES - 10);
+    const held = q.read();
+    assert.equal(held?.buffer, s.buffer, 'out of order, released by the fill: still the view');
+    assert.deepEqual([...(held ?? [])], [...later]);
   });
 
   test('read(max) slices one chunk or joins several into one copy', () => {
