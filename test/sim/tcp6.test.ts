@@ -334,7 +334,7 @@ describe('TCP over IPv6 in simulation', () => {
     assert.equal(hard.state, 'SYN-SENT');
     const aAddr = globalAddress(a, ia)!;
     const pb = PacketBuffer.alloc(2048, 0);
-    emitIcmpv6(pb, { kind: 'destination-unreachable', code: 4, invoking: syn }, ip6('2001:db8:1::1'), aAddr);
+    emitIcmpv6(pb, { kind: 'destination-unreachable', code: 4, invoking: syn! }, ip6('2001:db8:1::1'), aAddr);
     const frame = ipv6Frame(
       pb,
       { src: ip6('2001:db8:1::1'), dst: aAddr, nextHeader: 58, hopLimit: 64 },
