@@ -20,7 +20,7 @@ import {
   SOL_SOCKET,
 } from '../../src/api/posix/constants.ts';
 import { sockaddrIn, sockaddrIn6 } from '../../src/api/posix/sockaddr.ts';
-import { posixPair6, str, text, throwsErrno } from './posix-helpers.ts';
+import { drive, posixPair6, str, text, throwsErrno } from './posix-helpers.ts';
 
 /** The hop limits of the IPv6 frames an interface sends. */
 function hopLimits(iface: { addObserver(f: (dir: string, frame: Uint8Array) => void): void }): number[] {
@@ -204,9 +204,87 @@ describe('POSIX API: AF_INET6 datagram sockets', () => {
     sim.runUntil(() => false, 1000);
     throwsErrno(() => pb.recv(s, 100), 'EAGAIN');
   });
+});
 
-  test('AF_INET6 stream sockets wait for TCP over IPv6', () => {
-    const { pa } = posixPair6(26);
-    throwsErrno(() => pa.socket(AF_INET6, SOCK_STREAM, 0), 'EAFNOSUPPORT');
+describe('POSIX API: AF_INET6 stream sockets', () => {
+  test('listen on :: (dual-stack): an IPv6 and an IPv4 client, accept gives sockaddr_in6 peers, data both ways', async () => {
+    const { sim, pa, pb } = posixPair6(31);
+    const ls = pb.socket(AF_INET6, SOCK_STREAM, 0);
+    assert.deepEqual(pb.getsockname(ls), sockaddrIn6('::', 0));
+    pb.bind(ls, sockaddrIn6('::', 8080));
+    pb.listen(ls);
+    const peers: unknown[] = [];
+    const body = (async () => {
+      const c6 = pa.socket(AF_INET6, SOCK_STREAM, 0);
+      // tcp_v6_connect takes AF_INET6 only.
+      throwsErrno(() => pa.connect(c6, sockaddrIn('10.0.0.2', 8080)), 'EAFNOSUPPORT');
+      await pa.connectAsync(c6, sockaddrIn6('2001:db8::2', 8080));
+      const c4 = pa.socket(AF_INET, SOCK_STREAM, 0);
+      await pa.connectAsync(c4, sockaddrIn('10.0.0.2', 8080));
+      for (const c of [c6, c4]) {
+        const { fd, addr } = await pb.acceptAsync(ls);
+        peers.push(addr, pb.getsockname(fd));
+        await pb.sendAsync(fd, text(`hello ${addr.address}`));
+        peers.push(str(await pa.recvAsync(c, 100)));
+        peers.push(pa.getpeername(c));
+      }
+    })();
+    await drive(sim, body);
+    const p6 = pa.getsockname(3).port;
+    assert.deepEqual(peers.slice(0, 4), [
+      sockaddrIn6('2001:db8::1', p6),
+      sockaddrIn6('2001:db8::2', 8080),
+      'hello 2001:db8::1',
+      sockaddrIn6('2001:db8::2', 8080),
+    ]);
+    assert.equal((peers[4] as { address: string }).address, '::ffff:10.0.0.1');
+    assert.deepEqual(peers[5], sockaddrIn6('::ffff:10.0.0.2', 8080));
+    assert.equal(peers[6], 'hello ::ffff:10.0.0.1');
+    assert.deepEqual(peers[7], sockaddrIn('10.0.0.2', 8080));
+  });
+
+  test('IPV6_V6ONLY listeners share a port with AF_INET ones; dual-stack ones do not; link-local with scope', async () => {
+    const { sim, pa, pb, ia, ib, llA, llB } = posixPair6(32);
+    const v6 = pb.socket(AF_INET6, SOCK_STREAM, 0);
+    pb.setsockopt(v6, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+    pb.bind(v6, sockaddrIn6('::', 9000));
+    throwsErrno(() => pb.setsockopt(v6, IPPROTO_IPV6, IPV6_V6ONLY, 0), 'EINVAL');
+    pb.listen(v6);
+    const v4 = pb.socket(AF_INET, SOCK_STREAM, 0);
+    pb.bind(v4, sockaddrIn('0.0.0.0', 9000));
+    pb.listen(v4);
+    const dual = pb.socket(AF_INET6, SOCK_STREAM, 0);
+    throwsErrno(() => pb.bind(dual, sockaddrIn6('::', 9000)), 'EADDRINUSE');
+    const other = pb.socket(AF_INET, SOCK_STREAM, 0);
+    pb.bind(dual, sockaddrIn6('::', 9001));
+    throwsErrno(() => pb.bind(other, sockaddrIn('10.0.0.2', 9001)), 'EADDRINUSE');
+    // A link-local listener needs its scope; connect to it with the scope id.
+    const ll = pb.socket(AF_INET6, SOCK_STREAM, 0);
+    throwsErrno(() => pb.bind(ll, sockaddrIn6(llB, 9002)), 'EINVAL');
+    pb.bind(ll, sockaddrIn6(llB, 9002, ib.index));
+    pb.listen(ll);
+    const got: unknown[] = [];
+    await drive(
+      sim,
+      (async () => {
+        const c = pa.socket(AF_INET6, SOCK_STREAM, 0);
+        await pa.connectAsync(c, sockaddrIn6(llB, 9002, ia.index));
+        got.push(pa.getpeername(c), pa.getsockname(c).address, pa.getsockname(c).scopeId);
+        const { addr, fd } = await pb.acceptAsync(ll);
+        got.push(addr.address, addr.scopeId, pb.getsockname(fd));
+        const k = pa.socket(AF_INET, SOCK_STREAM, 0);
+        await pa.connectAsync(k, sockaddrIn('10.0.0.2', 9000));
+        got.push((await pb.acceptAsync(v4)).addr);
+      })(),
+    );
+    assert.deepEqual(got.slice(0, 6), [
+      sockaddrIn6(llB, 9002, ia.index),
+      llA,
+      ia.index,
+      llA,
+      ib.index,
+      sockaddrIn6(llB, 9002, ib.index),
+    ]);
+    assert.equal((got[6] as { address: string }).address, '10.0.0.1');
   });
 });

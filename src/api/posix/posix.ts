@@ -101,8 +101,7 @@ export class Posix {
       const base = type & ~(SOCK_NONBLOCK | SOCK_CLOEXEC);
       let make: () => Endpoint;
       if (base === SOCK_STREAM && (protocol === 0 || protocol === IPPROTO_TCP)) {
-        if (domain === AF_INET6) fail('EAFNOSUPPORT', 'socket', 'IPv6 stream sockets are not available yet');
-        make = () => new TcpEndpoint(this.ctx);
+        make = () => new TcpEndpoint(this.ctx, domain);
       } else if (base === SOCK_DGRAM && (protocol === 0 || protocol === IPPROTO_UDP)) {
         make = () => new UdpEndpoint(this.ctx, domain);
       } else if (base === SOCK_STREAM || base === SOCK_DGRAM) {

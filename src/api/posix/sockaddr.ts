@@ -16,7 +16,7 @@ import {
   parseIpv4,
   parseIpv6,
 } from '../../wire/address.ts';
-import { AF_INET, AF_INET6, AF_UNSPEC } from './constants.ts';
+import { AF_INET, AF_INET6, AF_UNSPEC, SOCK_STREAM } from './constants.ts';
 import { fail } from './socket-error.ts';
 
 export interface SockAddr {
@@ -50,6 +50,8 @@ export interface IpSockAddr {
 export interface AddrContext {
   /** AF_INET or AF_INET6. */
   readonly family: number;
+  /** SOCK_STREAM or SOCK_DGRAM. */
+  readonly type: number;
   readonly stack: Stack;
   /** IPV6_V6ONLY. */
   readonly v6Only: boolean;
@@ -86,7 +88,7 @@ export function anySockAddr(family: number): SockAddr {
 /**
  * Parses `sa` for `call` on a socket described by `ctx`. An AF_INET socket takes AF_INET only
  * (EAFNOSUPPORT). An AF_INET6 socket takes AF_INET6 (a scope id naming no interface: ENODEV) and,
- * for connect and sendto, AF_INET as the mapped address (Linux's ip6_datagram_connect and
+ * for a datagram socket's connect and sendto, AF_INET as the mapped address (Linux's ip6_datagram_connect and
  * udpv6_sendmsg; on an IPV6_V6ONLY socket EAFNOSUPPORT and ENETUNREACH); bind takes AF_INET6
  * only. EINVAL for a malformed address or a port outside 0..65535, and for an unknown family in
  * an AF_INET6 sendto.
@@ -99,7 +101,9 @@ export function parseSockAddr(sa: SockAddr, call: string, ctx: AddrContext): IpS
     const addr = typeof sa.address === 'string' ? parseIpv4(sa.address) : undefined;
     if (addr === undefined) fail('EINVAL', call, `bad address ${String(sa.address)}`);
     if (ctx.family === AF_INET) return { addr, port };
-    if (call === 'bind') fail('EAFNOSUPPORT', call, 'an AF_INET address on an AF_INET6 socket');
+    // tcp_v6_connect takes AF_INET6 only (IPv4 peers as mapped addresses).
+    if (call === 'bind' || ctx.type === SOCK_STREAM)
+      fail('EAFNOSUPPORT', call, 'an AF_INET address on an AF_INET6 socket');
     if (ctx.v6Only)
       fail(call === 'connect' ? 'EAFNOSUPPORT' : 'ENETUNREACH', call, 'the socket is IPv6-only');
     return { addr: v4Mapped(addr), port };

@@ -4,12 +4,16 @@
  * connect answers EINPROGRESS and its outcome is seen through POLLOUT and SO_ERROR (or by calling
  * connect again), send accepts what fits in the send buffer, recv returns what has arrived.
  */
+import type { NetworkInterface } from '../../core/device/interface.ts';
+import { type IpAddr, ipAny, ipAsV4, ipEqual, ipIsUnspecified, isV4Mapped } from '../../core/ip-address.ts';
 import type { TcpListener } from '../../core/tcp/listener.ts';
 import { DEFAULT_MSS, DEFAULT_RECEIVE_BUFFER, DEFAULT_SEND_BUFFER } from '../../core/tcp/tcb.ts';
 import type { TcpInfo } from '../../core/tcp/tcp-info.ts';
 import type { TcpSocket } from '../../core/tcp/tcp-socket.ts';
-import { ipv4IsLoopback } from '../../wire/address.ts';
+import { type Ipv6Addr, ipv4IsLoopback } from '../../wire/address.ts';
 import {
+  AF_INET,
+  AF_INET6,
   IPPROTO_TCP,
   POLLERR,
   POLLHUP,
@@ -21,7 +25,7 @@ import {
   SOCK_STREAM,
 } from './constants.ts';
 import { Endpoint, type EndpointContext, type OptionKey, type Received } from './endpoint.ts';
-import { ANY_SOCKADDR, type InetAddr, type SockAddr, toSockAddr } from './sockaddr.ts';
+import { anySockAddr, type IpSockAddr, needsScope, type SockAddr, toSockAddr } from './sockaddr.ts';
 import { fail } from './socket-error.ts';
 import type { TcpBinding } from './tcp-bind-table.ts';
 
@@ -41,9 +45,11 @@ const NO_DATA = new Uint8Array(0);
 export class TcpEndpoint extends Endpoint implements TcpBinding {
   readonly type = SOCK_STREAM;
   readonly protocol = IPPROTO_TCP;
-  /** The local address and port, once bound (bind, listen's implicit bind, or connect). */
-  localAddr = 0;
+  /** The local address (in the socket's family) and port, once bound (bind, listen's implicit bind, or connect). */
+  localAddress: IpAddr;
   localPort = 0;
+  /** The interface a link-local bind or connect scoped the socket to. */
+  private scope: NetworkInterface | undefined;
   listener: TcpListener | undefined;
   conn: TcpSocket | undefined;
   /** connect was called and its outcome not yet taken by a second connect. */
@@ -55,8 +61,13 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
   /** Whether this socket holds an entry of the bind table. */
   private inTable = false;
 
-  constructor(ctx: EndpointContext, accepted?: { conn: TcpSocket; opts: Endpoint['opts'] }) {
-    super(ctx);
+  constructor(
+    ctx: EndpointContext,
+    family: typeof AF_INET | typeof AF_INET6 = AF_INET,
+    accepted?: { conn: TcpSocket; opts: Endpoint['opts'] },
+  ) {
+    super(ctx, family);
+    this.localAddress = ipAny(family === AF_INET6 ? 6 : 4);
     if (accepted !== undefined) {
       // Like Linux, an accepted socket inherits the listener's options.
       this.opts = structuredClone(accepted.opts);
@@ -75,32 +86,49 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
     return this.opts.reusePort;
   }
 
-  bind(local: InetAddr): void {
+  /** A link-local address needs a scope and scopes the socket to it (as Linux's inet6_bind). */
+  bind(local: IpSockAddr): void {
     if (this.localPort !== 0 || this.conn !== undefined) fail('EINVAL', 'bind', 'socket is already bound');
-    const stack = this.ctx.stack;
-    if (local.addr !== 0 && !stack.ipv4.isLocal(local.addr) && !ipv4IsLoopback(local.addr)) {
+    const addr = local.addr;
+    if (this.v6Only && typeof addr !== 'number' && isV4Mapped(addr)) {
+      fail('EINVAL', 'bind', 'an IPV6_V6ONLY socket cannot bind an IPv4-mapped address');
+    }
+    if (needsScope(addr) && local.scope === undefined)
+      fail('EINVAL', 'bind', 'a link-local address needs a scope');
+    if (!ipIsUnspecified(addr) && !this.isLocal(addr, local.scope)) {
       fail('EADDRNOTAVAIL', 'bind', 'not a local address');
     }
-    this.claim(local.addr, local.port, 'bind');
+    this.claim(addr, local.port, 'bind');
+    if (needsScope(addr)) this.scope = local.scope;
   }
 
-  private claim(addr: number, port: number, call: string): void {
+  /** One of our addresses (IPv4 ones as themselves or mapped), on `scope` when given. */
+  private isLocal(addr: IpAddr, scope: NetworkInterface | undefined): boolean {
+    const stack = this.ctx.stack;
+    const v4 = ipAsV4(addr);
+    if (v4 !== undefined) return stack.ipv4.isLocal(v4) || ipv4IsLoopback(v4);
+    const a = addr as Ipv6Addr;
+    if (scope === undefined) return stack.ipv6?.isLocal(a) ?? false;
+    return stack.ipv6?.listAddresses(scope).some((x) => ipEqual(x.addr, a)) ?? false;
+  }
+
+  private claim(addr: IpAddr, port: number, call: string): void {
     const table = this.ctx.tcpBindings;
-    const { reuseAddr, reusePort } = this.opts;
+    const { reuseAddr, reusePort, v6Only } = this.opts;
     let chosen: number | undefined = port;
     if (port === 0) {
-      chosen = table.ephemeral(this.ctx.stack.tcp.ports, addr, reuseAddr, reusePort);
+      chosen = table.ephemeral(this.ctx.stack.tcp.ports, addr, v6Only, reuseAddr, reusePort);
       if (chosen === undefined) fail('EADDRINUSE', call, 'no free ephemeral port');
-    } else if (table.conflicts(addr, port, reuseAddr, reusePort)) {
+    } else if (table.conflicts(addr, v6Only, port, reuseAddr, reusePort)) {
       fail('EADDRINUSE', call, `port ${port} is in use`);
     }
-    this.localAddr = addr;
+    this.localAddress = addr;
     this.localPort = chosen;
     table.add(this);
     this.inTable = true;
   }
 
-  connect(remote: InetAddr | undefined): void {
+  connect(remote: IpSockAddr | undefined): void {
     if (this.listener !== undefined) fail('EISCONN', 'connect', 'socket is listening');
     if (remote === undefined) fail('EAFNOSUPPORT', 'connect', 'AF_UNSPEC on a stream socket');
     if (this.conn !== undefined) {
@@ -118,12 +146,17 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
     const conn = this.ctx.stack.tcp.connect({
       address: remote.addr,
       port: remote.port,
-      ...(this.localAddr !== 0 ? { localAddress: this.localAddr } : {}),
+      family: this.family === AF_INET6 ? 6 : 4,
+      v6Only: this.v6Only,
+      ...(this.scope !== undefined ? { device: this.scope } : {}),
+      ...(remote.scope !== undefined ? { scope: remote.scope } : {}),
+      ...(!ipIsUnspecified(this.localAddress) ? { localAddress: this.localAddress } : {}),
       ...(this.localPort !== 0 ? { localPort: this.localPort } : {}),
       noDelay: o.noDelay,
       ...(o.congestion !== undefined ? { congestionControl: o.congestion } : {}),
     });
     this.adopt(conn);
+    this.scope ??= remote.scope;
     for (const key of CONNECTION_OPTIONS)
       if (key !== 'noDelay' && key !== 'congestion') this.applyOption(key);
     this.connecting = true;
@@ -168,10 +201,11 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
   listen(backlog: number): void {
     if (this.conn !== undefined) fail('EINVAL', 'listen', 'socket is connected');
     if (this.listener !== undefined) return;
-    if (this.localPort === 0) this.claim(0, 0, 'listen');
+    if (this.localPort === 0) this.claim(this.localAddress, 0, 'listen');
     else if (
       this.ctx.tcpBindings.conflicts(
-        this.localAddr,
+        this.localAddress,
+        this.opts.v6Only,
         this.localPort,
         this.opts.reuseAddr,
         this.opts.reusePort,
@@ -181,7 +215,14 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
       // Sockets sharing a port through SO_REUSEADDR: one of them may listen (as Linux).
       fail('EADDRINUSE', 'listen', `port ${this.localPort} is in use`);
     }
-    const l = this.ctx.stack.tcp.listen({ port: this.localPort, address: this.localAddr, backlog });
+    const l = this.ctx.stack.tcp.listen({
+      port: this.localPort,
+      address: this.localAddress,
+      family: this.family === AF_INET6 ? 6 : 4,
+      v6Only: this.v6Only,
+      ...(this.scope !== undefined ? { device: this.scope } : {}),
+      backlog,
+    });
     l.onConnection = () => this.ctx.wake();
     this.listener = l;
   }
@@ -191,11 +232,13 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
     const conn = this.listener.accept();
     if (conn === undefined) return undefined;
     // The peer is known even if the connection was reset while it waited (as Linux's accept).
-    const peer = toSockAddr(conn.remoteAddress, conn.remotePort);
-    return { ep: new TcpEndpoint(this.ctx, { conn, opts: this.opts }), peer };
+    const peer = toSockAddr(conn.remoteAddress, conn.remotePort, this.scope);
+    const ep = new TcpEndpoint(this.ctx, this.family, { conn, opts: this.opts });
+    ep.scope = this.scope;
+    return { ep, peer };
   }
 
-  send(data: Uint8Array, to: InetAddr | undefined): number {
+  send(data: Uint8Array, to: IpSockAddr | undefined): number {
     const conn = this.conn;
     if (conn === undefined) fail('ENOTCONN', 'send', 'socket is not connected');
     if (to !== undefined) fail('EISCONN', 'sendto', 'stream socket: no address');
@@ -277,8 +320,10 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
 
   sockname(): SockAddr {
     const conn = this.conn;
-    if (conn !== undefined && !this.finished) return toSockAddr(conn.localAddress, conn.localPort);
-    return this.localPort === 0 ? { ...ANY_SOCKADDR } : toSockAddr(this.localAddr, this.localPort);
+    if (conn !== undefined && !this.finished)
+      return toSockAddr(conn.localAddress, conn.localPort, this.scope);
+    if (this.localPort === 0) return anySockAddr(this.family);
+    return toSockAddr(this.localAddress, this.localPort, this.scope);
   }
 
   peername(): SockAddr {
@@ -287,7 +332,7 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
     if (conn === undefined || this.finished || s === 'CLOSED' || s === 'SYN-SENT') {
       fail('ENOTCONN', 'getpeername', 'socket is not connected');
     }
-    return toSockAddr(conn.remoteAddress, conn.remotePort);
+    return toSockAddr(conn.remoteAddress, conn.remotePort, this.scope);
   }
 
   revents(): number {
@@ -333,6 +378,10 @@ export class TcpEndpoint extends Endpoint implements TcpBinding {
   }
 
   applyOption(key: OptionKey): void {
+    // IPV6_V6ONLY cannot change once the socket has a port (Linux's do_ipv6_setsockopt).
+    if (key === 'v6Only' && (this.localPort !== 0 || this.conn !== undefined)) {
+      fail('EINVAL', 'setsockopt', 'socket is already bound');
+    }
     const conn = this.conn;
     if (conn === undefined || this.finished) return;
     const o = this.opts;
