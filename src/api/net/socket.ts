@@ -94,8 +94,11 @@ interface Attempts {
   readonly race: ConnectionRace<TcpSocket<IpAddr>>;
   /** Cancels the resolution (when AAAA and A are asked apart). */
   stopResolving: (() => void) | undefined;
-  /** Addresses seen so far: more than one makes it Node's connect to multiple addresses. */
-  addresses: number;
+  /**
+   * Node's connect to multiple addresses (attempt events, `autoSelectFamilyAttemptedAddresses`):
+   * a lookup that gave several, or AAAA and A asked apart.
+   */
+  multiple: boolean;
   readonly tried: string[];
 }
 
@@ -251,7 +254,6 @@ export class Socket extends Duplex {
       // An address: no lookup, no 'lookup' event (as Node), but still not inside this call.
       process.nextTick(() => {
         if (!this.connecting) return;
-        a.addresses = 1;
         a.race.add([{ address: host, family: isIP(host) }]);
         a.race.resolved();
       });
@@ -269,7 +271,6 @@ export class Socket extends Duplex {
           return false;
         }
       }
-      a.addresses += list.length;
       return true;
     };
     const failed = (err: Error) => {
@@ -278,6 +279,7 @@ export class Socket extends Duplex {
     };
     if (autoSelect && options.lookup === undefined && this.ctx.stack.ipv6 !== undefined) {
       // RFC 8305 3: AAAA and A at once through the stack's resolver.
+      a.multiple = true;
       a.stopResolving = resolveBoth(this.ctx.stack, lookup, host, hints, {
         addresses: (list) => found(list) && a.race.add(list),
         done: (err) => {
@@ -295,7 +297,9 @@ export class Socket extends Duplex {
       const list =
         typeof result === 'string' ? [{ address: result, family: resultFamily ?? isIP(result) }] : result;
       if (!found(list)) return;
-      a.race.add(autoSelect ? list : list.slice(0, 1));
+      const addresses = autoSelect ? list : list.slice(0, 1);
+      a.multiple = addresses.length > 1;
+      a.race.add(addresses);
       a.race.resolved();
     });
     return this;
@@ -305,14 +309,14 @@ export class Socket extends Duplex {
   private startRace(target: Target, delay: number, firstCount: number): Attempts {
     const { port } = target;
     const a: Attempts = {
-      addresses: 0,
+      multiple: false,
       tried: [],
       stopResolving: undefined,
       race: new ConnectionRace<TcpSocket<IpAddr>>(this.ctx.stack, delay, firstCount, {
         start: (x) => {
-          const multiple = a.addresses > 1;
           a.tried.push(`${x.address}:${port}`);
-          if (multiple) this.emit('connectionAttempt', x.address, port, x.family);
+          if (a.multiple) this.autoSelectFamilyAttemptedAddresses = a.tried;
+          if (a.multiple) this.emit('connectionAttempt', x.address, port, x.family);
           return this.attempt(x, target);
         },
         cancel: (h) => {
@@ -321,7 +325,7 @@ export class Socket extends Duplex {
         },
         delayPassed: (x) => this.emit('connectionAttemptTimeout', x.address, port, x.family),
         failedOne: (x, error) => {
-          if (a.addresses > 1) this.emit('connectionAttemptFailed', x.address, port, x.family, error);
+          if (a.multiple) this.emit('connectionAttemptFailed', x.address, port, x.family, error);
         },
         won: (h, x) => {
           this.endAttempts();
@@ -343,14 +347,13 @@ export class Socket extends Duplex {
     return a;
   }
 
-  /** Stops the resolution and keeps the attempted addresses, as Node shows them. */
+  /** Stops the resolution and the attempts still running. */
   private endAttempts(): void {
     const a = this.attempts;
     if (a === undefined) return;
     this.attempts = undefined;
     a.stopResolving?.();
     a.race.abort();
-    if (a.addresses > 1) this.autoSelectFamilyAttemptedAddresses = a.tried;
   }
 
   /** One connection attempt: its connection, or the error it failed with at once. */
