@@ -5,7 +5,9 @@
  * consecutive segments as super-frames the addon builds. curl downloads from and uploads to the
  * HTTP service, nc sends through the echo service and into discard, each checked by SHA-256 or by
  * nc's clean end; a capture on the kernel's side of the TAP holds super-frames both ways (frames
- * longer than the MTU) and nothing tshark calls malformed. `--no-offload` turns it all off.
+ * longer than the MTU) and nothing tshark calls malformed. `--no-offload` turns it all off. A
+ * forwarding stack (`--forward`) asks for MTU-sized segments: TCP between two namespaces through it
+ * arrives whole. A TUN device gets the same offloads.
  *
  * Checksums in the capture are not checked: the kernel's capture point sees offloaded frames before
  * their checksums are filled in (it shows the same for any NIC with offloads); the SHA-256 checks
@@ -160,5 +162,58 @@ describe('netstack up on a TAP with offloads, against Linux', { skip: SKIP }, ()
     const lengths = tsharkFields(file, ['frame.len'], NO_CHECKSUMS).map((r) => Number(r[0]));
     assert.ok(lengths.length > 100, `${lengths.length} frames captured`);
     assert.ok(Math.max(...lengths) <= MTU_FRAME, `longest frame ${Math.max(...lengths)}`);
+  });
+
+  test('--forward: TCP from one namespace to another through the stack arrives whole', async () => {
+    const other = await netns.createNamespace();
+    await disableIpv6(netns, other);
+    const [a, b] = [netns.uniqueName('t'), netns.uniqueName('t')];
+    const router = runner.start(ns, [
+      'up',
+      '--tap',
+      a,
+      '--ipv4',
+      '10.247.1.2/24',
+      '--tap',
+      b,
+      '--ipv4',
+      '10.247.2.2/24',
+      '--forward',
+    ]);
+    await router.ready();
+    await sh(`ip addr add 10.247.1.1/24 dev ${a} && ip route add 10.247.2.0/24 via 10.247.1.2`);
+    await netns.exec(ns, 'ip', ['link', 'set', b, 'netns', other]);
+    const inOther = (command: string) => netns.exec(other, 'sh', ['-c', command], { timeout: 120_000 });
+    await inOther(
+      `ip addr add 10.247.2.1/24 dev ${b} && ip link set ${b} up && ip route add 10.247.1.0/24 via 10.247.2.2`,
+    );
+    const data = payload(8 * MiB, 9);
+    const file = join(dir, 'forwarded.bin');
+    writeFileSync(file, data);
+    const sink = netns.spawn(other, 'sh', ['-c', 'nc -l 10.247.2.1 5555 | sha256sum']);
+    await waitFor(async () => /:5555\b/.test((await inOther('ss -tlnH')).stdout), {
+      timeout: 20_000,
+      what: 'nc to listen',
+    });
+    await sh(`nc -N -w 60 10.247.2.1 5555 < ${file}`);
+    assert.equal(await sink.exited, 0, sink.stderr);
+    assert.equal(sink.stdout.split(' ')[0], sha(data));
+  });
+
+  test('a TUN device gets the offloads too: curl down and up check', async () => {
+    const name = netns.uniqueName('u');
+    const p = runner.start(ns, ['up', '--tun', name, '--ipv4', '10.248.0.2/24', '--serve', 'http']);
+    await p.ready();
+    await netns.exec(ns, 'ip', ['addr', 'add', '10.248.0.1/24', 'dev', name]);
+    assert.match((await sh(`ethtool -k ${name}`)).stdout, /^tcp-segmentation-offload: on/m);
+    const got = await sh(`curl -sS --fail --max-time 100 http://10.248.0.2/bytes/${4 * MiB} | sha256sum`);
+    assert.equal(got.stdout.split(' ')[0], bytesDigest(4 * MiB));
+    const data = payload(4 * MiB, 5);
+    const file = join(dir, 'tun-upload.bin');
+    writeFileSync(file, data);
+    const { stdout } = await sh(
+      `curl -sS --fail --max-time 100 --data-binary @${file} http://10.248.0.2/sha256`,
+    );
+    assert.equal(stdout, `${sha(data)}\n`);
   });
 });

@@ -129,8 +129,10 @@ abstract class TunTapDevice implements LinkEndpoint {
     txFrames: 0,
     txDrops: 0,
   };
-  /** Whether checksum and segmentation offloads are on (`offload`). */
+  /** Whether the device was opened with checksum and segmentation offloads (`offload`). */
   readonly offload: boolean;
+  /** Whether the kernel may send TCP super-frames now (TSO4/TSO6 set by `offload` or `setOffload`). */
+  private tso = false;
   /** Receives each batch (views valid only during the call); frames arriving while unset are dropped. */
   receiver: ((frames: readonly Uint8Array[]) => void) | undefined;
   private readonly native: TapNative;
@@ -199,6 +201,7 @@ abstract class TunTapDevice implements LinkEndpoint {
     if (this.offload) {
       try {
         this.native.setOffload(opened.fd, TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6);
+        this.tso = true;
       } catch (e) {
         this.close();
         throw e;
@@ -259,6 +262,12 @@ abstract class TunTapDevice implements LinkEndpoint {
       });
     }
     this.native.setOffload(this.fd, flags);
+    this.tso = (flags & (TUN_F_TSO4 | TUN_F_TSO6)) !== 0;
+  }
+
+  /** Whether the kernel may send TCP segments longer than the MTU (GSO super-frames) now. */
+  get segmentationOffload(): boolean {
+    return this.tso;
   }
 
   /** The open device keeps the process alive (the default). */
@@ -347,7 +356,14 @@ function attach<D extends TunTapDevice>(stack: Stack, device: D, options: Attach
     device.close();
     throw e;
   }
-  device.receiver = (frames) => iface.receive(frames);
+  device.receiver = (frames) => {
+    // A router forwards by the MTU of the outgoing link (a super-frame would not fit it and draw
+    // "fragmentation needed"), so a forwarding stack asks the kernel for MTU-sized segments from
+    // then on; partial checksums stay (the addon completes them).
+    if (device.segmentationOffload && (stack.ipv4.forwarding || stack.ipv6?.forwarding === true))
+      device.setOffload(TUN_F_CSUM);
+    iface.receive(frames);
+  };
   return {
     iface,
     device,
