@@ -202,7 +202,7 @@ describe('stack.net over IPv6 between stacks', () => {
               host,
               port,
               path: '/',
-              createConnection: (o: nodeNet.NetConnectOpts) =>
+              createConnection: (o: http.ClientRequestArgs) =>
                 netOf(w.a).createConnection({
                   ...o,
                   ...(family ? { family } : {}),
