@@ -69,7 +69,7 @@ export function updateMss(tcb: Tcb, pathMtu = tcb.path?.mtu ?? 1500): void {
   if (mss === tcb.mss) return;
   tcb.mss = mss;
   tcb.cc.setMss(mss);
-  tcb.prr.setMss(mss);
+  tcb.prr?.setMss(mss);
 }
 
 /** Entering ESTABLISHED: the congestion window starts for the negotiated MSS (RFC 6928). */

@@ -22,11 +22,16 @@ import type { Segment } from './segment.ts';
 import { seqAdd, seqDiff, seqGe, seqLe } from './seq.ts';
 import type { Tcb } from './tcb.ts';
 
-/** Sets up the SACK scoreboard, RACK and PRR once the handshake settled the MSS and SACK. */
+/**
+ * The handshake settled SACK: loss recovery will use the scoreboard and RACK if it was
+ * negotiated. They are made when the connection first sends data or FIN (`onDataSent`), PRR when
+ * a first fast recovery starts: an idle connection holds none of them, and until something is
+ * sent they would hold nothing (no flight, no loss, no SACK of ours to account).
+ */
 export function startRecoveryState(tcb: Tcb): void {
-  tcb.scoreboard = tcb.sackOk ? new SackScoreboard(tcb.sndUna) : undefined;
-  tcb.rack = tcb.sackOk ? new Rack() : undefined;
-  tcb.prr = new Prr(tcb.mss);
+  tcb.scoreboard = undefined;
+  tcb.rack = undefined;
+  tcb.sackRecovery = tcb.sackOk;
 }
 
 /**
@@ -52,13 +57,17 @@ export function isDuplicateAck(tcb: Tcb, ack: number, window: number, segmentLen
 
 /** A segment of ours left the host: RACK tracks it, PRR counts it during fast recovery. */
 export function onDataSent(tcb: Tcb, seq: number, len: number): void {
-  const rack = tcb.rack;
+  let rack = tcb.rack;
+  if (rack === undefined && tcb.sackRecovery) {
+    tcb.scoreboard = new SackScoreboard(tcb.sndUna);
+    rack = tcb.rack = new Rack();
+  }
   if (rack !== undefined) {
     const merged = rack.coalesced;
     rack.onSend(seq, seqAdd(seq, len), tcb.now);
     if (rack.coalesced !== merged) tcb.layer.counters.rackCoalesced.value++;
   }
-  if (tcb.recovery?.kind === 'fast') tcb.prr.onSend(len);
+  if (tcb.recovery?.kind === 'fast') tcb.prr?.onSend(len);
 }
 
 /**
@@ -129,6 +138,7 @@ export function rackDetect(tcb: Tcb): void {
   tcb.tlp = undefined;
   tcb.cc.onLoss(tcb.now, flight);
   tcb.stats.lost++;
+  tcb.prr ??= new Prr(tcb.mss);
   tcb.prr.start(tcb.cc.ssthresh, flight);
   // RFC 6675 5 step (4.3) / RFC 6937: the first lost segment goes at once, whatever PRR says.
   const first = rack.nextLost(tcb.sndUna);
@@ -139,7 +149,7 @@ export function rackDetect(tcb: Tcb): void {
 /** RFC 6937: cwnd = pipe + sndcnt for this ACK; `output` then sends up to it. */
 function prrStep(tcb: Tcb, delivered: number): void {
   const p = pipe(tcb);
-  const sndcnt = tcb.prr.onAck(delivered, p);
+  const sndcnt = tcb.prr!.onAck(delivered, p);
   tcb.cc.cwnd = Math.max(tcb.mss, p + sndcnt);
 }
 

@@ -87,12 +87,17 @@ export const CLOSING: Closing = { name: 'CLOSING' };
 export const LAST_ACK: LastAck = { name: 'LAST-ACK' };
 export const TIME_WAIT: TimeWait = { name: 'TIME-WAIT' };
 
+const CLOSED: Closed = { name: 'CLOSED', error: undefined };
+const SYN_RECEIVED_PASSIVE: SynReceived = { name: 'SYN-RECEIVED', passive: true };
+const SYN_RECEIVED_ACTIVE: SynReceived = { name: 'SYN-RECEIVED', passive: false };
+
+/** CLOSED, with the error that ended the connection (one shared object when none). */
 export function closed(error?: string): Closed {
-  return { name: 'CLOSED', error };
+  return error === undefined ? CLOSED : { name: 'CLOSED', error };
 }
 
 export function synReceived(passive: boolean): SynReceived {
-  return { name: 'SYN-RECEIVED', passive };
+  return passive ? SYN_RECEIVED_PASSIVE : SYN_RECEIVED_ACTIVE;
 }
 
 /** RFC 9293 3.5.2: the states after the handshake, where both sequence spaces are known. */

@@ -10,7 +10,7 @@ import type { IpAddr, IpFamily } from '../ip-address.ts';
 import type { Instant } from '../time.ts';
 import type { Timer } from '../timers.ts';
 import { type CongestionControl, createCongestionControl } from './congestion/controller.ts';
-import { Prr } from './congestion/prr.ts';
+import type { Prr } from './congestion/prr.ts';
 import type { Rack } from './rack.ts';
 import { ReceiveQueue } from './receive-queue.ts';
 import type { TcpPath } from './route.ts';
@@ -46,14 +46,22 @@ export interface TcbEvents {
 }
 
 export interface KeepaliveOptions {
-  enabled: boolean;
+  readonly enabled: boolean;
   /** Idle time before the first probe (MUST-28: default 2 hours). */
-  idle: number;
+  readonly idle: number;
   /** Time between unanswered probes. */
-  interval: number;
+  readonly interval: number;
   /** Unanswered probes before the connection is declared dead. */
-  count: number;
+  readonly count: number;
 }
+
+/** Keepalive off, Linux's tcp_keepalive_time, tcp_keepalive_intvl and tcp_keepalive_probes. */
+const DEFAULT_KEEPALIVE: KeepaliveOptions = Object.freeze({
+  enabled: false,
+  idle: 2 * 3600_000,
+  interval: 75_000,
+  count: 9,
+});
 
 /**
  * Loss recovery in progress until `point` is acknowledged: `fast` (NewReno, or SACK with RACK and
@@ -160,16 +168,21 @@ export class Tcb {
   readonly rtt = new RttEstimator();
   cc: CongestionControl;
   recovery: Recovery | undefined;
-  /** RFC 6675 scoreboard, when SACK was negotiated. */
+  /** RFC 6675 scoreboard, when SACK was negotiated (made on first send: `sackRecovery`). */
   scoreboard: SackScoreboard | undefined;
-  /** RFC 8985 RACK-TLP, when SACK was negotiated (it needs SACK to see what was delivered). */
+  /**
+   * RFC 8985 RACK-TLP, when SACK was negotiated (it needs SACK to see what was delivered); made on
+   * first send (`sackRecovery`).
+   */
   rack: Rack | undefined;
   /** The outstanding tail loss probe, if any. */
   tlp: TlpEpisode | undefined;
   /** When RACK wants to look again (ms from the last ACK): the reordering timer (RFC 8985 6.2). */
   reorderTimeout: number | undefined;
-  /** RFC 6937 state of the current recovery. */
-  prr = new Prr(DEFAULT_MSS);
+  /** RFC 6937 state of the current recovery (made when a first SACK fast recovery starts). */
+  prr: Prr | undefined;
+  /** SACK was negotiated and the connection synchronized: `scoreboard` and `rack` are made on first send. */
+  sackRecovery = false;
   /** The recovery point of the last recovery or timeout (RFC 6582 3.2 step 2, 4.1). */
   lastRecoveryPoint: Seq | undefined;
   /** The path MTU learned from ICMP (RFC 1191), when below the interface MTU. */
@@ -206,7 +219,8 @@ export class Tcb {
   persistBackoff = 0;
 
   // ---- keepalive, user timeout, linger ----
-  keepalive: KeepaliveOptions = { enabled: false, idle: 2 * 3600_000, interval: 75_000, count: 9 };
+  /** Replaced, never changed in place: connections share the defaults. */
+  keepalive: KeepaliveOptions = DEFAULT_KEEPALIVE;
   keepaliveProbes = 0;
   /** RFC 5482 user timeout in ms; 0 uses the retry counts. */
   userTimeout = 0;
@@ -233,11 +247,13 @@ export class Tcb {
     tlpProbes: 0,
   };
 
-  // ---- timers (made once, moved) ----
+  // ---- timers (made once, moved; the rarely used ones on first use) ----
   readonly rtxTimer: Timer;
   readonly delackTimer: Timer;
-  readonly keepaliveTimer: Timer;
-  readonly waitTimer: Timer;
+  /** Made when first armed (`keepaliveTimerMade`): most connections never use it. */
+  keepaliveTimer: Timer | undefined = undefined;
+  /** TIME-WAIT and orphaned FIN-WAIT-2: made when first armed (`waitTimerMade`). */
+  waitTimer: Timer | undefined = undefined;
   /**
    * What `rtxTimer` is armed for: the RTO, zero-window probing, a tail loss probe (PTO) or the
    * RACK reordering timeout (one timer for all, as Linux's icsk_retransmit_timer).
@@ -253,10 +269,18 @@ export class Tcb {
     const stack = layer.stack;
     this.rtxTimer = stack.createOwnedTimer(onRetransmit, this);
     this.delackTimer = stack.createOwnedTimer(onDelayedAck, this);
-    this.keepaliveTimer = stack.createOwnedTimer(onKeepalive, this);
-    this.waitTimer = stack.createOwnedTimer(onWait, this);
     this.lastReceive = now;
     this.rcvSpaceTime = now;
+  }
+
+  keepaliveTimerMade(): Timer {
+    this.keepaliveTimer ??= this.layer.stack.createOwnedTimer(onKeepalive, this);
+    return this.keepaliveTimer;
+  }
+
+  waitTimerMade(): Timer {
+    this.waitTimer ??= this.layer.stack.createOwnedTimer(onWait, this);
+    return this.waitTimer;
   }
 
   get now(): Instant {
@@ -298,8 +322,8 @@ export class Tcb {
     const stack = this.layer.stack;
     stack.cancel(this.rtxTimer);
     stack.cancel(this.delackTimer);
-    stack.cancel(this.keepaliveTimer);
-    stack.cancel(this.waitTimer);
+    if (this.keepaliveTimer !== undefined) stack.cancel(this.keepaliveTimer);
+    if (this.waitTimer !== undefined) stack.cancel(this.waitTimer);
     this.layer.remove(this);
     if (wasEmbryonic) {
       const l = this.listener!;

@@ -45,7 +45,7 @@ export class TcpSocket<A extends IpAddr = IpAddr> implements TcbEvents {
     private readonly tcb: Tcb,
   ) {
     tcb.events = this;
-    this.notifyTimer = layer.stack.createTimer(() => this.deliver());
+    this.notifyTimer = layer.stack.createOwnedTimer(TcpSocket.onNotify, this);
   }
 
   get state(): TcpStateName {
@@ -182,10 +182,12 @@ export class TcpSocket<A extends IpAddr = IpAddr> implements TcbEvents {
     for (const v of [idle, interval, count]) {
       if (v !== undefined && !(v > 0)) throw errno('EINVAL', 'keepalive values must be positive');
     }
-    k.enabled = enable;
-    if (idle !== undefined) k.idle = idle;
-    if (interval !== undefined) k.interval = interval;
-    if (count !== undefined) k.count = count;
+    this.tcb.keepalive = {
+      enabled: enable,
+      idle: idle ?? k.idle,
+      interval: interval ?? k.interval,
+      count: count ?? k.count,
+    };
     this.layer.stack.run(() => this.layer.timers.armKeepalive(this.tcb));
   }
 
@@ -252,6 +254,11 @@ export class TcpSocket<A extends IpAddr = IpAddr> implements TcbEvents {
   private raise(flag: number): void {
     this.pending |= flag;
     if (!this.notifyTimer.scheduled) this.layer.stack.schedule(this.notifyTimer, this.layer.stack.now());
+  }
+
+  /** The notify timer's callback, one for every socket (no closure per socket). */
+  private static onNotify(socket: TcpSocket): void {
+    socket.deliver();
   }
 
   private deliver(): void {

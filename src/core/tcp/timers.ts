@@ -227,10 +227,10 @@ export class TcpTimers {
   armKeepalive(tcb: Tcb): void {
     const stack = this.layer.stack;
     if (!tcb.keepalive.enabled) {
-      stack.cancel(tcb.keepaliveTimer);
+      if (tcb.keepaliveTimer !== undefined) stack.cancel(tcb.keepaliveTimer);
       return;
     }
-    stack.schedule(tcb.keepaliveTimer, tcb.lastReceive + tcb.keepalive.idle);
+    stack.schedule(tcb.keepaliveTimerMade(), tcb.lastReceive + tcb.keepalive.idle);
   }
 
   onKeepalive(tcb: Tcb): void {
@@ -241,7 +241,7 @@ export class TcpTimers {
     const now = stack.now();
     const idleFor = now - tcb.lastReceive;
     if (tcb.keepaliveProbes === 0 && idleFor < k.idle) {
-      stack.schedule(tcb.keepaliveTimer, tcb.lastReceive + k.idle);
+      stack.schedule(tcb.keepaliveTimerMade(), tcb.lastReceive + k.idle);
       return;
     }
     // MUST-29: one lost probe does not kill the connection; only `count` in a row do.
@@ -255,23 +255,23 @@ export class TcpTimers {
       tcb.keepaliveProbes++;
       this.layer.counters.keepalives.value++;
     }
-    stack.schedule(tcb.keepaliveTimer, now + k.interval);
+    stack.schedule(tcb.keepaliveTimerMade(), now + k.interval);
   }
 
   /** TIME-WAIT for 2 MSL (MUST-13), restarted by a retransmitted FIN (RFC 9293 3.10.7.4). */
   startTimeWait(tcb: Tcb): void {
     const stack = this.layer.stack;
     stack.cancel(tcb.rtxTimer);
-    stack.cancel(tcb.keepaliveTimer);
+    if (tcb.keepaliveTimer !== undefined) stack.cancel(tcb.keepaliveTimer);
     stack.cancel(tcb.delackTimer);
     // Beyond the TIME-WAIT bound the connection ends as soon as this entry (and its ACK) is done.
     const wait = this.layer.enterTimeWait(tcb) ? 2 * this.layer.msl : 0;
-    stack.schedule(tcb.waitTimer, stack.now() + wait);
+    stack.schedule(tcb.waitTimerMade(), stack.now() + wait);
   }
 
   /** An orphaned connection in FIN-WAIT-2 waits `FIN_TIMEOUT` for the peer's FIN (as Linux). */
   startFinWait2(tcb: Tcb): void {
-    if (tcb.orphaned) this.layer.stack.schedule(tcb.waitTimer, this.layer.stack.now() + FIN_TIMEOUT);
+    if (tcb.orphaned) this.layer.stack.schedule(tcb.waitTimerMade(), this.layer.stack.now() + FIN_TIMEOUT);
   }
 
   onWait(tcb: Tcb): void {
