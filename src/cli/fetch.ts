@@ -4,9 +4,9 @@
  * error (JSON lines with `--json`). The file or pipe holds the connection back when it is slower
  * than the network (the client stops reading; TCP's window closes).
  *
- * The URL's host is an address or a name resolved over the stack (`--dns`, or the servers DHCP
- * gave): A records while the HTTP client (src/apps/http/client.ts) takes IPv4 addresses only (`-4`
- * is the default; `-6` and IPv6 literals are refused with EAFNOSUPPORT).
+ * The URL's host is an address (IPv6 in brackets, a link-local one with its zone:
+ * `http://[fe80::1%25tap0]/` as RFC 6874 writes it, or `%tap0`) or a name resolved over the stack
+ * (`--dns`, or the servers DHCP gave); `-4`/`-6` choose the family of the name's addresses.
  *
  * Exit 0 when a 2xx response arrived whole; 6 when the host name does not resolve (curl's code:
  * `netstack fetch: (6) Could not resolve host: NAME`); 1 for another status, a connection error or
@@ -24,8 +24,15 @@ import {
   Session,
   untilSignal,
 } from './interface-options.ts';
-import { parseHostArg } from './ipv6-options.ts';
-import { familyFlags, familyOf, isLiteral, ResolveError, resolveHost } from './resolve-host.ts';
+import { type HostArg, parseHostArg } from './ipv6-options.ts';
+import {
+  connectTarget,
+  familyFlags,
+  familyOf,
+  isLiteral,
+  ResolveError,
+  resolveHost,
+} from './resolve-host.ts';
 
 export const fetchFlags: Record<string, FlagSpec> = {
   output: {
@@ -58,10 +65,12 @@ export function parseFetchUrl(text: string): FetchPlan {
     if (/^https:/i.test(text)) throw new UsageError('https is not supported (no TLS): use http://');
     throw new UsageError(`not an http URL: ${text} (expected http://HOST[:PORT]/path)`);
   }
-  const authority = m[1]!;
-  const hostname = authority.startsWith('[') ? authority.slice(1, -1) : authority;
+  const bracketed = m[1]!.startsWith('[');
+  // RFC 6874 2: a zone is `%25` in a URL (`%` alone accepted, as curl does); it stays out of Host.
+  const hostname = bracketed ? m[1]!.slice(1, -1).replace(/%25/, '%') : m[1]!;
+  const authority = bracketed ? `[${hostname.replace(/%.*$/, '')}]` : hostname;
   // A malformed literal is a usage error now; a name is resolved once the stack is up.
-  if (isLiteral(hostname) || authority.startsWith('[')) parseHostArg(hostname, 'URL host');
+  if (isLiteral(hostname) || bracketed) parseHostArg(hostname, 'URL host');
   const port = m[2] === undefined ? 80 : parsePortArg(m[2], 'URL port');
   const path = m[3] === undefined ? '/' : m[3].startsWith('?') ? `/${m[3]}` : m[3];
   return { hostname, port, host: m[2] === undefined ? authority : `${authority}:${m[2]}`, path };
@@ -80,10 +89,6 @@ export async function runFetch(argv: string[]): Promise<number> {
   const url = args.positionals[0]!;
   const plan = parseFetchUrl(url);
   const family = familyOf(args.flags);
-  if (family === 6 || plan.hostname.includes(':'))
-    throw Object.assign(new Error('its HTTP client is IPv4 only (use -4 or an IPv4 host)'), {
-      code: 'EAFNOSUPPORT',
-    });
   const config = parseInterfaceOptions(args);
   const outputPath = args.flags.output as string | undefined;
   if (outputPath === '') throw new UsageError('-o needs a file name');
@@ -107,13 +112,12 @@ export async function runFetch(argv: string[]): Promise<number> {
           });
     await opened;
     await leased(session, args);
-    let address: number;
+    let dst: HostArg;
     try {
-      const dst = await Promise.race([
-        resolveHost(session.stack, plan.hostname, 4, 'URL host'),
+      dst = await Promise.race([
+        resolveHost(session.stack, plan.hostname, family, 'URL host'),
         session.failed,
       ]);
-      address = dst.addr as number;
     } catch (e) {
       if (!(e instanceof ResolveError)) throw e;
       // curl: `curl: (6) Could not resolve host: NAME`, exit 6.
@@ -125,7 +129,8 @@ export async function runFetch(argv: string[]): Promise<number> {
       return 6;
     }
     session.ready({ url }, [`  fetching ${url}`]);
-    const g = new HttpGet(session.stack, { address, port: plan.port, host: plan.host, path: plan.path });
+    const where = await connectTarget(session, dst);
+    const g = new HttpGet(session.stack, { ...where, port: plan.port, host: plan.host, path: plan.path });
     let status = 0;
     let length: number | undefined;
     let received = 0;

@@ -16,6 +16,7 @@ import { type IpAddr, ipToString } from '../core/ip-address.ts';
 import type { TcpSocket } from '../core/tcp/tcp-socket.ts';
 import { type Session, untilSignal } from './interface-options.ts';
 import type { NcPlan, Remote } from './nc.ts';
+import { connectTarget } from './resolve-host.ts';
 
 /** Bytes of standard input waiting for the socket before standard input is paused. */
 const STDIN_QUEUE = 1024 * 1024;
@@ -130,8 +131,9 @@ export async function runTcpNc(
       };
     } else {
       if (remote === undefined) throw new Error('nc: a client needs HOST');
+      const where = await connectTarget(session, remote);
       const s = stack.tcp.connect({
-        address: remote.addr,
+        ...where,
         port: remote.port,
         ...(p.local.port !== 0 ? { localPort: p.local.port } : {}),
       });

@@ -34,8 +34,15 @@ import {
 import { type FlagSpec, parseArgs, UsageError } from './args.ts';
 import { leased } from './dhcp.ts';
 import { interfaceFlags, parseInterfaceOptions, Session, untilSignal } from './interface-options.ts';
-import { type HostArg, ipv6Settled, parseHostArg, zoneInterface } from './ipv6-options.ts';
-import { familyFlags, familyOf, isLiteral, ResolveError, resolveHost } from './resolve-host.ts';
+import { type HostArg, parseHostArg, zoneInterface } from './ipv6-options.ts';
+import {
+  familyFlags,
+  familyOf,
+  isLiteral,
+  ResolveError,
+  resolveHost,
+  sessionIpv6Settled,
+} from './resolve-host.ts';
 
 /** 65535 minus the IPv4 (20) and ICMP echo (8) headers (65527 over IPv6). */
 const MAX_PING_SIZE = ECHO_IPV4.maxData;
@@ -242,14 +249,7 @@ async function pingHost(session: Session, plan: PingPlan, host: HostArg): Promis
       : `PING ${plan.host} (${dst}) ${plan.size} data bytes`,
   );
   // IPv6 requests need a source address that passed duplicate address detection.
-  if (family === ECHO_IPV6)
-    await Promise.race([
-      ipv6Settled(
-        session.stack,
-        session.devices.map((d) => d.iface),
-      ),
-      session.failed,
-    ]);
+  if (family === ECHO_IPV6) await sessionIpv6Settled(session);
   let finish: (summary: PingSummary) => void = () => {};
   const finished = new Promise<PingSummary>((resolve) => {
     finish = resolve;

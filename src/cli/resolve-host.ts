@@ -5,10 +5,13 @@
  * each command prints in the form of the tool it imitates.
  */
 import '../api/install.ts';
+import type { NetworkInterface } from '../core/device/interface.ts';
+import type { IpAddr } from '../core/ip-address.ts';
 import type { Stack } from '../core/stack.ts';
 import { parseIpv4, parseIpv6 } from '../wire/address.ts';
 import { type FlagSpec, UsageError } from './args.ts';
-import { type HostArg, parseHostArg } from './ipv6-options.ts';
+import type { Session } from './interface-options.ts';
+import { type HostArg, ipv6Settled, parseHostArg, zoneInterface } from './ipv6-options.ts';
 
 export const familyFlags: Record<string, FlagSpec> = {
   ipv4only: { type: 'boolean', short: '4', help: 'IPv4 only (for host names: A records only)' },
@@ -82,4 +85,31 @@ export async function resolveHost(
   return first.family === 4
     ? { family: 4, addr: parseIpv4(first.address)!, zone: undefined }
     : { family: 6, addr: parseIpv6(first.address)!, zone: undefined };
+}
+
+/**
+ * Where a connection to `host` goes: its address and, for a link-local IPv6 address, the device
+ * of its zone as the scope (RFC 4007 11: a link-local address means nothing without one). An
+ * IPv6 peer waits until the stack's own addresses passed duplicate address detection, as a
+ * tentative address may not be a source (RFC 4862 5.4).
+ */
+export async function connectTarget(
+  session: Session,
+  host: HostArg,
+): Promise<{ address: IpAddr; scope?: NetworkInterface }> {
+  if (host.family === 4) return { address: host.addr };
+  const scope = host.zone !== undefined ? zoneInterface(session.stack, host.zone) : undefined;
+  await sessionIpv6Settled(session);
+  return { address: host.addr, ...(scope !== undefined ? { scope } : {}) };
+}
+
+/** Resolves once the session's devices have usable IPv6 addresses (or rejects when it failed). */
+export function sessionIpv6Settled(session: Session): Promise<void> {
+  return Promise.race([
+    ipv6Settled(
+      session.stack,
+      session.devices.map((d) => d.iface),
+    ),
+    session.failed,
+  ]);
 }

@@ -247,6 +247,13 @@ describe('command flags checked in-process', () => {
       host: '[2001:db8::1]',
       path: '/',
     });
+    // RFC 6874: the zone is written %25 in a URL and is not sent in Host.
+    assert.deepEqual(parseFetchUrl('http://[fe80::1%25tap0]:8080/a'), {
+      hostname: 'fe80::1%tap0',
+      port: 8080,
+      host: '[fe80::1]:8080',
+      path: '/a',
+    });
     refuses(() => parseFetchUrl('http://10.0.0.999/'), /URL host: not an IPv4 or IPv6 address/);
     refuses(() => parseFetchUrl('http://10.0.0.1:99999/'), /URL port: not a port/);
   });
@@ -369,8 +376,8 @@ describe('host names without a device (the hosts table, and no name server)', ()
     );
     assertOneLineError(
       netstack(['fetch', '-6', 'http://www.example/']),
-      1,
-      /^netstack fetch: its HTTP client is IPv4 only/m,
+      6,
+      /^netstack fetch: \(6\) Could not resolve host: www\.example$/m,
     );
   });
 });

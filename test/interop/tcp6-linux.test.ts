@@ -2,7 +2,9 @@
  * Interop: TCP over IPv6 between the stack and Linux. `netstack up --ipv6 ... --serve http,echo`
  * on a TAP in a network namespace (the services listen dual-stack); the kernel's curl -6 downloads
  * a few MiB over the global and the link-local address (`%tap0`), OpenBSD nc -6 sends to the echo
- * service and gets it back, and an IPv4 nc still reaches the same listener (a mapped peer). Every
+ * service and gets it back, and an IPv4 nc still reaches the same listener (a mapped peer). As a
+ * client, `netstack fetch` downloads from python's http.server over the global and the link-local
+ * address (zone in the URL as RFC 6874 writes it) and `netstack nc -6` sends to a kernel nc. Every
  * transfer is checked by SHA-256; every TCP frame the stack sent must dissect cleanly in tshark.
  *
  * Needs Linux, root, /dev/net/tun, the addon, curl, nc (netcat-openbsd) and sha256sum; skipped with
@@ -10,18 +12,23 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { bytesSource } from '../../src/apps/http/bytes-body.ts';
-import { NetnsHarness } from '../helpers/netns.ts';
-import { cliInteropSkipReason, type NetstackProcess, NetstackRunner } from '../helpers/netstack-cli.ts';
+import { NetnsHarness, waitFor } from '../helpers/netns.ts';
+import {
+  cliInteropSkipReason,
+  kernelTap,
+  type NetstackProcess,
+  NetstackRunner,
+} from '../helpers/netstack-cli.ts';
 import { sentBy } from '../helpers/stack-capture.ts';
 import { tsharkAvailable, tsharkExpert, tsharkFields } from '../helpers/tshark.ts';
 import { payload } from '../sim/tcp-helpers.ts';
 
-const SKIP = cliInteropSkipReason(['curl', 'nc', 'sha256sum']);
+const SKIP = cliInteropSkipReason(['curl', 'nc', 'sha256sum', 'python3']);
 if (SKIP !== undefined)
   console.warn(`\n!!! SKIPPING the TCP over IPv6 interop tests against Linux: ${SKIP} !!!\n`);
 
@@ -128,6 +135,75 @@ describe('TCP over IPv6 between the stack and Linux (curl -6, nc -6)', { skip: S
     const data = payload(1_000_000, 8);
     const { stdout } = await sh(`nc -4 -N ${STACK4} 7 < ${file('echo4.bin', data)} | sha256sum`);
     assert.equal(stdout.split(' ')[0], sha(data));
+  });
+
+  test('netstack fetch and nc -6 as clients: global and link-local (zone in the URL) to Linux servers', async () => {
+    const www = join(dir, 'www');
+    mkdirSync(www);
+    const data = payload(2_000_000, 9);
+    writeFileSync(join(www, 'data.bin'), data);
+    const k = await kernelTap(netns, ns, '2001:db8:67::1/64');
+    const server = netns.spawn(ns, 'python3', [
+      '-m',
+      'http.server',
+      '--bind',
+      '::',
+      '8000',
+      '--directory',
+      www,
+    ]);
+    await waitFor(() => /Serving HTTP/.test(server.stdout + server.stderr), {
+      timeout: 15_000,
+      what: 'python',
+    });
+    const iface = ['--tap', k, '--ipv6', '2001:db8:67::2/64'];
+    const got = join(dir, 'got6.bin');
+    const global = runner.start(ns, [
+      'fetch',
+      ...iface,
+      '-q',
+      '-o',
+      got,
+      'http://[2001:db8:67::1]:8000/data.bin',
+    ]);
+    assert.equal(await global.exited, 0, global.stderr);
+    assert.equal(sha(readFileSync(got)), sha(data));
+    // The kernel's link-local address on its TAP; the stack's device has the TAP's name (the zone).
+    const { stdout: addr } = await netns.exec(ns, 'ip', [
+      '-6',
+      '-o',
+      'addr',
+      'show',
+      'dev',
+      k,
+      'scope',
+      'link',
+    ]);
+    const linkLocal = /inet6 (fe80::[0-9a-f:]+)\//.exec(addr)![1]!;
+    const got2 = join(dir, 'got6-ll.bin');
+    const url = `http://[${linkLocal}%25${k}]:8000/data.bin`;
+    const local = runner.start(ns, ['fetch', ...iface, '-q', '-o', got2, url]);
+    assert.equal(await local.exited, 0, local.stderr);
+    assert.equal(sha(readFileSync(got2)), sha(data));
+    // nc -6 as a client of a kernel nc -l: what it sends arrives whole.
+    const sink = netns.spawn(ns, 'sh', ['-c', `nc -6 -l 2001:db8:67::1 9000 | sha256sum`]);
+    await waitFor(
+      async () => (await netns.exec(ns, 'ss', ['-ltnH', 'sport = :9000'])).stdout.includes('9000'),
+      {
+        timeout: 15_000,
+        what: 'nc -l',
+      },
+    );
+    const text = 'over IPv6 from netstack nc\n'.repeat(2000);
+    const nc = runner.start(ns, ['nc', ...iface, '2001:db8:67::1', '9000'], { stdin: true });
+    nc.write(text);
+    nc.child.stdin!.end();
+    assert.equal(await nc.exited, 0, nc.stderr);
+    await waitFor(() => /^[0-9a-f]{64}/.test(sink.stdout), {
+      timeout: 15_000,
+      what: 'the kernel nc to finish',
+    });
+    assert.equal(sink.stdout.split(' ')[0], sha(Buffer.from(text)));
   });
 
   test('every TCP segment the stack sent over IPv6 dissects cleanly in tshark', async () => {

@@ -5,11 +5,12 @@
  * it arrives. `pause`/`resume` stop and restart reading, so a slow consumer holds the sender back
  * through TCP's window instead of buffering.
  */
+import type { NetworkInterface } from '../../core/device/interface.ts';
 import { errno } from '../../core/errno.ts';
+import type { IpAddr } from '../../core/ip-address.ts';
 import type { Stack } from '../../core/stack.ts';
 import type { TcpInfo } from '../../core/tcp/tcp-info.ts';
 import type { TcpSocket } from '../../core/tcp/tcp-socket.ts';
-import type { Ipv4Addr } from '../../wire/address.ts';
 import { BodyDecoder, responseFraming } from './body.ts';
 import {
   DEFAULT_HEAD_LIMITS,
@@ -21,7 +22,9 @@ import {
 } from './head.ts';
 
 export interface HttpGetOptions {
-  address: Ipv4Addr;
+  /** The server: IPv4 or IPv6 (with `scope`, the device of a link-local one). */
+  address: IpAddr;
+  scope?: NetworkInterface;
   port: number;
   /** The Host field (RFC 9110 7.2): the URL's authority. */
   host: string;
@@ -56,7 +59,8 @@ export class HttpGet {
 
   constructor(stack: Stack, options: HttpGetOptions) {
     this.reader = new HeadReader(options.head ?? DEFAULT_HEAD_LIMITS);
-    const s = stack.tcp.connect({ address: options.address, port: options.port });
+    const { address, scope, port } = options;
+    const s = stack.tcp.connect({ address, port, ...(scope !== undefined ? { scope } : {}) });
     this.socket = s;
     s.onConnect = () => {
       const head = formatHead(`GET ${options.path} HTTP/1.1`, [
