@@ -1,0 +1,188 @@
+/**
+ * Interop: `stack.net` over IPv6 on a TAP device against Linux in a network namespace. Node's
+ * `http.get` over `stack.net` fetches from a Node http server on the kernel's IPv6 address (by
+ * address, and by a name with AAAA and A through Happy Eyeballs); Linux's `curl -6` (and plain
+ * IPv4 curl) fetch from an http.Server fed by a `stack.net` server listening on `::` dual-stack,
+ * which sees the IPv4 client as `::ffff:a.b.c.d`.
+ *
+ * Needs Linux, root, /dev/net/tun, the native addon, iproute2 and curl; without them the tests
+ * are skipped with a loud warning.
+ */
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { after, before, describe, test } from 'node:test';
+import '../../src/api/install.ts';
+import { NodeEnvironment } from '../../src/bindings/node/node-environment.ts';
+import { type AttachedDevice, attachTap, type TapDevice } from '../../src/bindings/node/tap.ts';
+import { loadTapNative } from '../../src/bindings/node/tap-native.ts';
+import { Stack } from '../../src/core/stack.ts';
+import { parseIpv6 } from '../../src/wire/address.ts';
+import { NetnsHarness, netnsUnavailableReason, waitFor } from '../helpers/netns.ts';
+import { configure } from '../helpers/sim-hosts.ts';
+
+const KERNEL6 = '2001:db8:5e::1';
+const STACK6 = '2001:db8:5e::2';
+const KERNEL4 = '10.222.0.1';
+const STACK4 = '10.222.0.2';
+
+function skipReason(): string | undefined {
+  const netns = netnsUnavailableReason();
+  if (netns !== undefined) return netns;
+  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing';
+  try {
+    loadTapNative();
+    execFileSync('curl', ['--version'], { stdio: 'ignore' });
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
+}
+
+const SKIP = skipReason();
+if (SKIP !== undefined)
+  console.warn(`\n!!! SKIPPING the stack.net IPv6 interop tests against Linux: ${SKIP} !!!\n`);
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+/** A Node http server on the kernel side, on `::` (both families): GET /n answers n random bytes. */
+const LINUX_SERVER = `
+const http = require('node:http'), crypto = require('node:crypto');
+http.createServer((req, res) => {
+  const body = crypto.randomBytes(Number(req.url.slice(1)));
+  res.writeHead(200, { 'x-sha256': crypto.createHash('sha256').update(body).digest('hex'),
+    'x-peer': req.socket.remoteAddress });
+  res.end(body);
+}).listen(8082, '::', () => console.log('ready'));`;
+
+describe('stack.net over IPv6 against Linux over a TAP device', { skip: SKIP }, () => {
+  let netns: NetnsHarness;
+  let ns: string;
+  let env: NodeEnvironment;
+  let stack: Stack;
+  let tap: AttachedDevice<TapDevice>;
+
+  before(async () => {
+    netns = new NetnsHarness();
+    ns = await netns.createNamespace();
+    env = new NodeEnvironment();
+    stack = new Stack(env, { name: 'net6-interop' });
+    tap = attachTap(stack, { name: netns.uniqueName('t'), mtu: 1500 });
+    configure(stack, tap.iface, `${STACK4}/24`);
+    stack.ipv6!.addAddress(tap.iface, parseIpv6(STACK6)!, 64, { dad: false });
+    const dev = tap.device.name;
+    await new Promise<void>((resolve, reject) =>
+      execFile('ip', ['link', 'set', dev, 'netns', ns], (e, _o, stderr) =>
+        e ? reject(new Error(stderr)) : resolve(),
+      ),
+    );
+    await netns.exec(ns, 'ip', ['addr', 'add', `${KERNEL4}/24`, 'dev', dev]);
+    await netns.exec(ns, 'ip', ['addr', 'add', `${KERNEL6}/64`, 'dev', dev, 'nodad']);
+    await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
+  });
+
+  after(async () => {
+    tap?.close();
+    env?.close();
+    await netns?.cleanup();
+  });
+
+  /** GETs /n from the kernel's server through stack.net; the body, its hash header and the peer seen. */
+  function get(
+    host: string,
+    n: number,
+  ): Promise<{ body: Buffer; sha: string; peer: string; remote: string }> {
+    return new Promise((resolve, reject) => {
+      const req = http.get(
+        {
+          host,
+          port: 8082,
+          path: `/${n}`,
+          createConnection: (o: http.ClientRequestArgs) =>
+            stack.net.createConnection(o as Parameters<typeof stack.net.createConnection>[0]),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (d: Buffer) => chunks.push(d));
+          res.on('end', () =>
+            resolve({
+              body: Buffer.concat(chunks),
+              sha: String(res.headers['x-sha256']),
+              peer: String(res.headers['x-peer']),
+              remote: String(req.socket?.remoteAddress),
+            }),
+          );
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+    });
+  }
+
+  test("Node's http.get over stack.net to a kernel server on IPv6, by address and by name", async () => {
+    const server = netns.spawn(ns, process.execPath, ['-e', LINUX_SERVER]);
+    try {
+      await waitFor(() => server.stdout.includes('ready'), { what: 'the Linux-side http server' });
+      for (const n of [10, 2 * 1024 * 1024]) {
+        const r = await get(KERNEL6, n);
+        assert.equal(r.body.length, n);
+        assert.equal(sha256(r.body), r.sha);
+        assert.equal(r.peer, STACK6, 'Linux saw our IPv6 address');
+      }
+      // A name with AAAA and A (the hosts table): Happy Eyeballs tries IPv6 first, and it wins.
+      stack.dns.resolver.hosts.add('kernel.test', KERNEL4);
+      stack.dns.resolver.hosts.add('kernel.test', KERNEL6);
+      const named = await get('kernel.test', 1000);
+      assert.equal(named.remote, KERNEL6);
+      assert.equal(named.peer, STACK6);
+      // With IPv6 dropped by Linux, IPv4 wins after the attempt delay.
+      await netns.exec(ns, 'ip6tables', ['-A', 'INPUT', '-p', 'tcp', '--dport', '8082', '-j', 'DROP']);
+      const fallback = await get('kernel.test', 1000);
+      assert.equal(fallback.remote, KERNEL4);
+      assert.equal(fallback.peer, `::ffff:${STACK4}`);
+      const stuck = stack.tcp.list().filter((c) => c.state === 'SYN-SENT');
+      assert.deepEqual(stuck, [], 'the losing IPv6 attempt was cancelled');
+    } finally {
+      server.kill();
+      await netns.exec(ns, 'ip6tables', ['-F', 'INPUT']).catch(() => undefined);
+    }
+  });
+
+  test('curl -6 (and IPv4 curl) to an http.Server fed by a stack.net server on ::', async () => {
+    const httpServer = http.createServer((req, res) => {
+      const body = Buffer.alloc(Number(req.url!.slice(1)), 'netstack ');
+      res.writeHead(200, {
+        'x-sha256': sha256(body),
+        'x-peer': `${req.socket.remoteAddress} ${req.socket.remoteFamily}`,
+      });
+      res.end(body);
+    });
+    const netServer = stack.net.createServer({ allowHalfOpen: true }, (s) =>
+      httpServer.emit('connection', s as unknown as Socket),
+    );
+    netServer.listen(0);
+    await once(netServer, 'listening');
+    const { address, family, port } = netServer.address() as AddressInfo;
+    assert.deepEqual([address, family], ['::', 'IPv6']);
+    try {
+      const n = 3 * 1024 * 1024;
+      const curl = (...args: string[]) =>
+        netns.exec(ns, 'curl', ['-sS', '--max-time', '20', '-o', '/dev/null', '-D', '-', ...args], {
+          timeout: 30_000,
+        });
+      const v6 = await curl('-6', `http://[${STACK6}]:${port}/${n}`);
+      assert.match(v6.stdout, /^HTTP\/1\.1 200 OK/);
+      assert.match(v6.stdout, new RegExp(`x-sha256: ${sha256(Buffer.alloc(n, 'netstack '))}`));
+      assert.match(v6.stdout, new RegExp(`x-peer: ${KERNEL6} IPv6`));
+      const v4 = await curl(`http://${STACK4}:${port}/100`);
+      assert.match(v4.stdout, new RegExp(`x-peer: ::ffff:${KERNEL4} IPv6`));
+    } finally {
+      httpServer.closeAllConnections();
+      netServer.close();
+    }
+  });
+});
