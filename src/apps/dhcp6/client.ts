@@ -25,7 +25,6 @@ import {
   type Dhcpv6Repr,
   emitDhcpv6,
   findOption,
-  parseDhcpv6,
 } from '../../wire/dhcpv6.ts';
 import {
   ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
@@ -33,6 +32,7 @@ import {
   duidLl,
   messageName,
   openDhcp6Socket,
+  parseReceived,
 } from './common.ts';
 import {
   Exchange,
@@ -360,13 +360,8 @@ export class Dhcpv6Client {
   // ---- receiving ----
 
   private receive(d: UdpDatagram<Ipv6Addr>): void {
-    const parsed = parseDhcpv6(d.data);
-    if (!parsed.ok) {
-      this.drops.drop('parse');
-      return;
-    }
-    const m = parsed.value;
-    this.stack.counters.add(`dhcp6.client.rx.${messageName(m.type)}`);
+    const m = parseReceived(this.stack, 'client', this.drops, d.data);
+    if (m === undefined) return;
     if (m.type !== DHCPV6_MSG.advertise && m.type !== DHCPV6_MSG.reply) {
       this.drops.drop('wrong-type');
       return;

@@ -1,12 +1,13 @@
 /**
  * What the DHCPv6 client and server share: DUIDs (RFC 8415 11), the multicast group servers
- * listen on, and a UDP socket on one interface.
+ * listen on, a UDP socket on one interface, and the parsing and counting of what it receives.
  */
+import type { DropCounters } from '../../core/counters.ts';
 import type { NetworkInterface } from '../../core/device/interface.ts';
 import type { Stack } from '../../core/stack.ts';
 import type { UdpDatagram, UdpSocket } from '../../core/udp/udp-socket.ts';
 import { type Ipv6Addr, type MacAddr, parseIpv6, writeMac } from '../../wire/address.ts';
-import { DHCPV6_MSG } from '../../wire/dhcpv6.ts';
+import { DHCPV6_MSG, type Dhcpv6Repr, parseDhcpv6 } from '../../wire/dhcpv6.ts';
 
 /** RFC 8415 7.1: All_DHCP_Relay_Agents_and_Servers. */
 export const ALL_DHCP_RELAY_AGENTS_AND_SERVERS = parseIpv6('ff02::1:2')!;
@@ -63,4 +64,23 @@ const NAMES: Record<number, string> = Object.fromEntries(
 /** `solicit`, `information-request`, ... (for counters); `type-N` for others. */
 export function messageName(type: number): string {
   return NAMES[type] ?? `type-${type}`;
+}
+
+/**
+ * A received message, parsed and counted as `dhcp6.<role>.rx.<message name>`; undefined for one
+ * that does not parse, counted as the drop `parse`.
+ */
+export function parseReceived(
+  stack: Stack,
+  role: 'client' | 'server',
+  drops: Pick<DropCounters<'parse'>, 'drop'>,
+  data: Uint8Array,
+): Dhcpv6Repr | undefined {
+  const parsed = parseDhcpv6(data);
+  if (!parsed.ok) {
+    drops.drop('parse');
+    return undefined;
+  }
+  stack.counters.add(`dhcp6.${role}.rx.${messageName(parsed.value.type)}`);
+  return parsed.value;
 }

@@ -17,7 +17,6 @@ import {
   type Dhcpv6Repr,
   emitDhcpv6,
   findOption,
-  parseDhcpv6,
 } from '../../wire/dhcpv6.ts';
 import {
   ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
@@ -25,6 +24,7 @@ import {
   duidLl,
   messageName,
   openDhcp6Socket,
+  parseReceived,
   toHex,
 } from './common.ts';
 
@@ -81,13 +81,8 @@ export class Dhcpv6Server {
 
   private receive(d: UdpDatagram<Ipv6Addr>): void {
     if (!this.answering) return;
-    const parsed = parseDhcpv6(d.data);
-    if (!parsed.ok) {
-      this.drops.drop('parse');
-      return;
-    }
-    const m = parsed.value;
-    this.stack.counters.add(`dhcp6.server.rx.${messageName(m.type)}`);
+    const m = parseReceived(this.stack, 'server', this.drops, d.data);
+    if (m === undefined) return;
     const clientId = findOption(m.options, 'client-id');
     if (clientId === undefined) {
       this.drops.drop('no-client-id');
