@@ -3,7 +3,7 @@
  * SYN-RECEIVED and the synchronized states (3.10.7.4) the checks in turn: sequence number (with
  * PAWS, RFC 7323 5), RST (RFC 5961 3), SYN (RFC 5961 4), ACK (RFC 5961 5), data, FIN.
  */
-import { TCP_FIN } from '../../wire/tcp.ts';
+import { TCP_ACK, TCP_FIN, TCP_PSH } from '../../wire/tcp.ts';
 import type { TcpOptions } from '../../wire/tcp-options.ts';
 import { createCongestionControl } from './congestion/controller.ts';
 import { finSeq, output, sendAck, sendSyn } from './output.ts';
@@ -171,8 +171,36 @@ function acceptable(tcb: Tcb, seg: Segment, len: number): boolean {
   return segmentAcceptable(seg.seq, len, tcb.rcvNxt, Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt)));
 }
 
+/**
+ * Header prediction (Van Jacobson's, as Linux's tcp_rcv_established fast path): in ESTABLISHED, a
+ * segment with only ACK (and PSH) set, at RCV.NXT, whose data fits the window last advertised,
+ * whose timestamp passes PAWS and whose ACK lies in [SND.UNA, SND.MAX]. For such a segment every
+ * check of RFC 9293 3.10.7.4 before the fifth step passes (acceptable, no RST, no SYN, ACK set and
+ * acceptable under RFC 5961 5.2), so it goes straight to TS.Recent, the ACK, and the text, in that
+ * order. Returns false, having done nothing, for any other segment.
+ */
+function predicted(tcb: Tcb, seg: Segment): boolean {
+  if (tcb.state !== ESTABLISHED || (seg.flags & ~TCP_PSH) !== TCP_ACK || seg.seq !== tcb.rcvNxt) return false;
+  const len = seg.payload.length;
+  if (len > 0 && seqDiff(tcb.rcvAdv, seg.seq) < len) return false;
+  const ts = seg.options.timestamp;
+  if (tcb.tsOk && (ts === undefined || pawsRejects(ts.value, tcb.tsRecent))) return false;
+  if (seqLt(seg.ack, tcb.sndUna) || seqGt(seg.ack, tcb.sndMax)) return false;
+  if (ts !== undefined && tcb.tsOk && updatesTsRecent(seg.seq, ts.value, tcb.tsRecent, tcb.lastAckSent)) {
+    tcb.tsRecent = ts.value;
+    tcb.tsRecentAge = tcb.now;
+  }
+  tcb.layer.counters.predicted.value++;
+  if (processAck(tcb, seg, len)) {
+    if (len > 0) receiveText(tcb, seg);
+    output(tcb);
+  }
+  return true;
+}
+
 /** RFC 9293 3.10.7.4 for SYN-RECEIVED and the synchronized states. */
 function synchronized(tcb: Tcb, arrived: Segment): void {
+  if (predicted(tcb, arrived)) return;
   let seg = arrived;
   const layer = tcb.layer;
   const drops = layer.counters.drops;

@@ -155,6 +155,8 @@ export interface TcpCounters {
   rackCoalesced: Counter;
   /** SACK ranges the scoreboard forgot at its bound. */
   sackRangesDropped: Counter;
+  /** Segments taken by header prediction (Linux's TcpExtTCPHPHits, with the pure ACKs). */
+  predicted: Counter;
   /** Connections refused because the table was full, and TIME-WAITs cut short at their bound. */
   connectionsRefused: Counter;
   timeWaitOverflows: Counter;
@@ -235,6 +237,7 @@ export class TcpLayer implements Ipv4Protocol {
       reorderTimeouts: c.get('tcp.rack.reorder-timeouts'),
       rackCoalesced: c.get('tcp.rack.coalesced'),
       sackRangesDropped: c.get('tcp.sack.ranges-dropped'),
+      predicted: c.get('tcp.rx.predicted'),
       connectionsRefused: c.get('tcp.connections.refused'),
       timeWaitOverflows: c.get('tcp.time-wait.overflows'),
     };
