@@ -358,6 +358,14 @@ describe('Happy Eyeballs over a simulated network (RFC 8305)', () => {
       assert.equal(t.socket.remoteAddress, V6);
       connections(w, 1);
       t.socket.destroy();
+      // A lookup that answers no address at all.
+      const empty = connect(w, {
+        host: 'none.test',
+        port,
+        lookup: ((_h, _o, cb) => cb(null, [])) as LookupFunction,
+      });
+      const [e] = (await once(empty, 'error').catch((x) => [x])) as [{ code: string }];
+      assert.equal(e.code, 'ERR_SOCKET_CONNECTION_TIMEOUT');
       server.close();
     }));
 });

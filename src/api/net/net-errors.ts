@@ -46,3 +46,5 @@ export const missingConnectArgs = () =>
   nodeError(TypeError, 'ERR_MISSING_ARGS', 'The "options" or "port" or "path" argument must be specified');
 export const invalidIpAddress = (ip: unknown) =>
   nodeError(TypeError, 'ERR_INVALID_IP_ADDRESS', `Invalid IP address: ${String(ip)}`);
+export const connectionTimeout = () =>
+  nodeError(Error, 'ERR_SOCKET_CONNECTION_TIMEOUT', 'Socket connection timeout');

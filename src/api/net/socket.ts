@@ -57,7 +57,7 @@ import {
   validatePort,
 } from './args.ts';
 import { ConnectionRace, resolveBoth } from './happy-eyeballs.ts';
-import { endedByPeer, invalidIpAddress, missingConnectArgs } from './net-errors.ts';
+import { connectionTimeout, endedByPeer, invalidIpAddress, missingConnectArgs } from './net-errors.ts';
 
 /** What a socket needs from its `stack.net`. */
 export interface NetContext {
@@ -335,11 +335,10 @@ export class Socket extends Duplex {
         },
         lost: (errors) => {
           this.endAttempts();
-          this.destroy(
-            errors.length === 1
-              ? errors[0]
-              : Object.assign(new AggregateError(errors, ''), { code: codeOf(errors[0]) }),
-          );
+          // No address to try (a lookup that answered an empty list): Node's error for a race without errors.
+          if (errors.length === 0) this.destroy(connectionTimeout());
+          else if (errors.length === 1) this.destroy(errors[0]);
+          else this.destroy(Object.assign(new AggregateError(errors, ''), { code: codeOf(errors[0]) }));
         },
       }),
     };
