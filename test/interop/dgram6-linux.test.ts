@@ -24,6 +24,7 @@ import { type AttachedDevice, attachTap, type TapDevice } from '../../src/bindin
 import { loadTapNative } from '../../src/bindings/node/tap-native.ts';
 import { Stack } from '../../src/core/stack.ts';
 import { ipv6IsLinkLocal, ipv6ToString, parseIpv6 } from '../../src/wire/address.ts';
+import { kernelIpv6Addrs } from '../helpers/interop-world.ts';
 import { NetnsHarness, netnsUnavailableReason, waitFor } from '../helpers/netns.ts';
 import { configure } from '../helpers/sim-hosts.ts';
 
@@ -108,23 +109,7 @@ describe('stack.dgram udp6 against Linux over a TAP device', { skip: SKIP }, () 
     await netns.exec(ns, 'ip', ['-6', 'addr', 'add', `${KERNEL6}/64`, 'dev', dev, 'nodad']);
     await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
     kernelLL = await waitFor(
-      async () => {
-        const { stdout } = await netns.exec(ns, 'ip', [
-          '-6',
-          '-j',
-          'addr',
-          'show',
-          'dev',
-          dev,
-          'scope',
-          'link',
-        ]);
-        // iproute2 prints an empty object in addr_info for the filtered-out IPv4 side.
-        const [link] = JSON.parse(stdout) as Array<{
-          addr_info: Array<{ local?: string; tentative?: boolean }>;
-        }>;
-        return link?.addr_info.find((a) => a.local !== undefined && a.tentative !== true)?.local;
-      },
+      async () => (await kernelIpv6Addrs(netns, ns, dev, 'link')).find((a) => a.tentative !== true)?.local,
       { timeout: 10_000, what: `Linux's link-local address on ${dev}` },
     );
     stackLL = await waitFor(

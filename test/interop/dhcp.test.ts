@@ -9,12 +9,12 @@
  * loud warning otherwise.
  */
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { NetnsHarness, waitFor } from '../helpers/netns.ts';
-import { cliInteropSkipReason, disableIpv6, NetstackRunner } from '../helpers/netstack-cli.ts';
+import { describe, test } from 'node:test';
+import { interopWorld } from '../helpers/interop-world.ts';
+import { waitFor } from '../helpers/netns.ts';
+import { cliInteropSkipReason, disableIpv6 } from '../helpers/netstack-cli.ts';
 import { assertCleanCapture, sentBy } from '../helpers/stack-capture.ts';
 import { tsharkAvailable, tsharkFields } from '../helpers/tshark.ts';
 
@@ -24,21 +24,7 @@ if (SKIP !== undefined) console.warn(`\n!!! SKIPPING the DHCP interop tests: ${S
 type Event = Record<string, unknown> & { event: string };
 
 describe('DHCPv4 with Linux peers', { skip: SKIP }, () => {
-  let netns: NetnsHarness;
-  let runner: NetstackRunner;
-  let dir: string;
-
-  before(() => {
-    netns = new NetnsHarness();
-    runner = new NetstackRunner();
-    dir = mkdtempSync(join(tmpdir(), 'netstack-dhcp-'));
-  });
-
-  after(async () => {
-    await runner?.cleanup();
-    await netns?.cleanup();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  });
+  const { netns, runner, dir } = interopWorld('dhcp');
 
   const events = (p: { events(): Array<Record<string, unknown>> }) => p.events() as Event[];
   const stackMac = (ready: Event) => (ready.interfaces as Array<{ mac: string }>)[0]!.mac;

@@ -15,12 +15,12 @@
  * /dev/net/tun, the native addon, iproute2, ping, dnsmasq and dhclient; skipped loudly otherwise.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { NetnsHarness, type NsProcess, waitFor } from '../helpers/netns.ts';
-import { cliInteropSkipReason, type NetstackProcess, NetstackRunner } from '../helpers/netstack-cli.ts';
+import { describe, test } from 'node:test';
+import { interopWorld, kernelIpv6Addrs } from '../helpers/interop-world.ts';
+import type { NsProcess } from '../helpers/netns.ts';
+import { waitFor } from '../helpers/netns.ts';
+import { cliInteropSkipReason, type NetstackProcess } from '../helpers/netstack-cli.ts';
 import { assertCleanCapture, sentBy } from '../helpers/stack-capture.ts';
 
 const SKIP = cliInteropSkipReason(['ping', 'dnsmasq', 'dhclient']);
@@ -35,21 +35,7 @@ interface Lease {
 }
 
 describe('DHCPv6 against Linux (dnsmasq, dhclient -6)', { skip: SKIP }, () => {
-  let netns: NetnsHarness;
-  let runner: NetstackRunner;
-  let dir: string;
-
-  before(() => {
-    netns = new NetnsHarness();
-    runner = new NetstackRunner();
-    dir = mkdtempSync(join(tmpdir(), 'netstack-dhcp6-'));
-  });
-
-  after(async () => {
-    await runner?.cleanup();
-    await netns?.cleanup();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  });
+  const { netns, runner, dir } = interopWorld('dhcp6');
 
   /**
    * A namespace with a TAP whose kernel side has `${prefix}1/64`, dnsmasq serving it with `range`
@@ -210,20 +196,9 @@ describe('DHCPv6 against Linux (dnsmasq, dhclient -6)', { skip: SKIP }, () => {
       dev,
     ]);
     const leased = await waitFor(
-      async () => {
-        const { stdout } = await netns.exec(ns, 'ip', [
-          '-6',
-          '-j',
-          'addr',
-          'show',
-          'dev',
-          dev,
-          'scope',
-          'global',
-        ]);
-        const [link] = JSON.parse(stdout) as Array<{ addr_info: Array<{ local: string }> }>;
-        return link?.addr_info.find((a) => a.local.startsWith('2001:db8:69::'))?.local;
-      },
+      async () =>
+        (await kernelIpv6Addrs(netns, ns, dev, 'global')).find((a) => a.local.startsWith('2001:db8:69::'))
+          ?.local,
       {
         timeout: 30_000,
         interval: 100,

@@ -18,20 +18,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { bytesSource } from '../../src/apps/http/bytes-body.ts';
-import { NetnsHarness, waitFor } from '../helpers/netns.ts';
-import {
-  cliInteropSkipReason,
-  disableIpv6,
-  kernelTap,
-  type NetstackProcess,
-  NetstackRunner,
-  readyMacs,
-} from '../helpers/netstack-cli.ts';
+import { interopWorld, stackOnTap } from '../helpers/interop-world.ts';
+import { waitFor } from '../helpers/netns.ts';
+import { cliInteropSkipReason, kernelTap, type NetstackProcess, readyMacs } from '../helpers/netstack-cli.ts';
 import { sentBy } from '../helpers/stack-capture.ts';
 import { tsharkAvailable, tsharkExpert, tsharkFields } from '../helpers/tshark.ts';
 import { payload } from '../sim/tcp-helpers.ts';
@@ -81,29 +74,15 @@ for (let i = 0; i < ${n}; i++) {
 }
 
 describe('HTTP between the stack and Linux', { skip: SKIP }, () => {
-  let netns: NetnsHarness;
-  let runner: NetstackRunner;
+  const { netns, runner, dir } = interopWorld('http');
   let ns: string;
-  let dir: string;
-  let up: NetstackProcess;
   const STACK = '10.241.0.2';
 
   before(async () => {
-    netns = new NetnsHarness();
-    runner = new NetstackRunner();
-    dir = mkdtempSync(join(tmpdir(), 'netstack-http-'));
-    ns = await netns.createNamespace();
-    await disableIpv6(netns, ns);
-    const tap = netns.uniqueName('t');
-    up = runner.start(ns, ['up', '--tap', tap, '--ipv4', `${STACK}/24`, '--serve', 'http']);
-    await up.ready();
-    await netns.exec(ns, 'ip', ['addr', 'add', '10.241.0.1/24', 'dev', tap]);
-  });
-
-  after(async () => {
-    await runner?.cleanup();
-    await netns?.cleanup();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    ({ ns } = await stackOnTap(
+      { netns, runner },
+      { stack: `${STACK}/24`, kernel: '10.241.0.1/24', args: ['--serve', 'http'] },
+    ));
   });
 
   const sh = (command: string, timeout = 60_000) => netns.exec(ns, 'sh', ['-c', command], { timeout });
@@ -221,38 +200,22 @@ describe('HTTP between the stack and Linux', { skip: SKIP }, () => {
 describe('HTTP through loss, delay and reordering (iptables and --impair instead of netem)', {
   skip: SKIP ?? NO_IPTABLES,
 }, () => {
-  let netns: NetnsHarness;
-  let runner: NetstackRunner;
+  const { netns, runner, dir } = interopWorld('http-lossy');
+  const pcap = join(dir, 'lossy.pcap');
   let ns: string;
-  let dir: string;
   let up: NetstackProcess;
   let tap: string;
-  let pcap: string;
   const STACK = '10.243.0.2';
 
   before(async () => {
-    netns = new NetnsHarness();
-    runner = new NetstackRunner();
-    dir = mkdtempSync(join(tmpdir(), 'netstack-http-lossy-'));
-    pcap = join(dir, 'lossy.pcap');
-    ns = await netns.createNamespace();
-    await disableIpv6(netns, ns);
-    tap = netns.uniqueName('t');
-    up = runner.start(ns, [
-      'up',
-      '--tap',
-      tap,
-      '--ipv4',
-      `${STACK}/24`,
-      '--serve',
-      'http',
-      '--impair',
-      'delay=20,reorder=0.05',
-      '--pcap',
-      pcap,
-    ]);
-    await up.ready();
-    await netns.exec(ns, 'ip', ['addr', 'add', '10.243.0.1/24', 'dev', tap]);
+    ({ ns, tap, up } = await stackOnTap(
+      { netns, runner },
+      {
+        stack: `${STACK}/24`,
+        kernel: '10.243.0.1/24',
+        args: ['--serve', 'http', '--impair', 'delay=20,reorder=0.05', '--pcap', pcap],
+      },
+    ));
     for (const [chain, dirFlag] of [
       ['INPUT', '-i'],
       ['OUTPUT', '-o'],
@@ -272,12 +235,6 @@ describe('HTTP through loss, delay and reordering (iptables and --impair instead
         'DROP',
       ]);
     }
-  });
-
-  after(async () => {
-    await runner?.cleanup();
-    await netns?.cleanup();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   test('4 MiB each way (download and upload at once) end with equal SHA-256; nothing malformed', async () => {

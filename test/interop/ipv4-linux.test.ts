@@ -8,19 +8,10 @@
  * tests are skipped with a loud warning (CI runs as root and installs the tools).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { NetnsHarness } from '../helpers/netns.ts';
-import {
-  cliInteropSkipReason,
-  disableIpv6,
-  kernelTap,
-  type NetstackProcess,
-  NetstackRunner,
-  readyMacs,
-} from '../helpers/netstack-cli.ts';
+import { before, describe, test } from 'node:test';
+import { interopWorld, stackOnTap } from '../helpers/interop-world.ts';
+import { cliInteropSkipReason, kernelTap, type NetstackProcess, readyMacs } from '../helpers/netstack-cli.ts';
 import { assertCleanCapture, sentBy } from '../helpers/stack-capture.ts';
 
 const SKIP = cliInteropSkipReason(['ping', 'arping']);
@@ -31,40 +22,21 @@ const STACK = '10.202.0.2';
 const KERNEL = '10.202.0.1';
 
 describe('the IPv4 stack (netstack up) against the Linux kernel', { skip: SKIP }, () => {
-  let netns: NetnsHarness;
-  let runner: NetstackRunner;
+  const { netns, runner, dir } = interopWorld('ipv4-linux');
+  const pcap = join(dir, 'up.pcap');
   let ns: string;
-  let dir: string;
   let up: NetstackProcess;
-  let pcap: string;
 
   before(async () => {
-    netns = new NetnsHarness();
-    runner = new NetstackRunner();
-    dir = mkdtempSync(join(tmpdir(), 'netstack-ipv4-linux-'));
-    pcap = join(dir, 'up.pcap');
-    ns = await netns.createNamespace();
-    await disableIpv6(netns, ns);
-    // The stack creates the TAP (TUNSETIFF) and raises it; the kernel side gets its address after.
-    up = runner.start(ns, [
-      'up',
-      '--tap',
-      TAP,
-      '--ipv4',
-      `${STACK}/24`,
-      '--serve',
-      'echo,discard',
-      '--pcap',
-      pcap,
-    ]);
-    await up.ready();
-    await netns.exec(ns, 'ip', ['addr', 'add', `${KERNEL}/24`, 'dev', TAP]);
-  });
-
-  after(async () => {
-    await runner?.cleanup();
-    await netns?.cleanup();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    ({ ns, up } = await stackOnTap(
+      { netns, runner },
+      {
+        tap: TAP,
+        stack: `${STACK}/24`,
+        kernel: `${KERNEL}/24`,
+        args: ['--serve', 'echo,discard', '--pcap', pcap],
+      },
+    ));
   });
 
   test('the ready line names the address and the device', () => {

@@ -18,12 +18,12 @@
  * radvd; skipped loudly otherwise (CI installs them).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { NetnsHarness, waitFor } from '../helpers/netns.ts';
-import { cliInteropSkipReason, type NetstackProcess, NetstackRunner } from '../helpers/netstack-cli.ts';
+import { before, describe, test } from 'node:test';
+import { interopWorld, kernelIpv6Addrs } from '../helpers/interop-world.ts';
+import { type NetnsHarness, waitFor } from '../helpers/netns.ts';
+import { cliInteropSkipReason, type NetstackProcess } from '../helpers/netstack-cli.ts';
 import { assertCleanCapture, sentBy } from '../helpers/stack-capture.ts';
 
 const SKIP = cliInteropSkipReason(['ping', 'tracepath', 'ndisc6', 'rdisc6', 'radvd']);
@@ -36,24 +36,11 @@ interface Ready {
   ipv6Routers?: string[];
 }
 
-/** The kernel's IPv6 addresses on `dev` in `ns`. */
-async function kernelAddrs(
-  netns: NetnsHarness,
-  ns: string,
-  dev: string,
-): Promise<Array<{ local: string; prefixlen: number; scope: string; tentative?: boolean }>> {
-  const { stdout } = await netns.exec(ns, 'ip', ['-6', '-j', 'addr', 'show', 'dev', dev]);
-  const [link] = JSON.parse(stdout) as Array<{
-    addr_info: Array<{ local: string; prefixlen: number; scope: string; tentative?: boolean }>;
-  }>;
-  return link?.addr_info ?? [];
-}
-
 /** Polls until the kernel has a settled (not tentative) global address under `prefix` on `dev`. */
 function kernelSlaacAddress(netns: NetnsHarness, ns: string, dev: string, prefix: string): Promise<string> {
   return waitFor(
     async () =>
-      (await kernelAddrs(netns, ns, dev)).find(
+      (await kernelIpv6Addrs(netns, ns, dev)).find(
         (a) => a.scope === 'global' && a.local.startsWith(prefix) && a.tentative !== true,
       )?.local,
     { timeout: 20_000, interval: 50, what: `a SLAAC address in ${prefix}/64 on ${dev}` },
@@ -85,20 +72,14 @@ function countersOf(p: NetstackProcess): Record<string, number> {
 describe('the IPv6 stack (netstack up --advertise) against the Linux kernel', { skip: SKIP }, () => {
   const TAP = 'tap0';
   const STACK = '2001:db8:61::2';
-  let netns: NetnsHarness;
-  let runner: NetstackRunner;
+  const { netns, runner, dir } = interopWorld('ipv6-linux');
+  const pcap = join(dir, 'up.pcap');
   let ns: string;
-  let dir: string;
-  let pcap: string;
   let up: NetstackProcess;
   let linkLocal: string;
   let kernelGlobal: string;
 
   before(async () => {
-    netns = new NetnsHarness();
-    runner = new NetstackRunner();
-    dir = mkdtempSync(join(tmpdir(), 'netstack-ipv6-linux-'));
-    pcap = join(dir, 'up.pcap');
     ns = await netns.createNamespace();
     await quickIpv6(netns, ns);
     up = runner.start(ns, [
@@ -119,12 +100,6 @@ describe('the IPv6 stack (netstack up --advertise) against the Linux kernel', { 
     linkLocal = readyOf(up).interfaces[0]!.ipv6[0]!.split('/')[0]!;
     // The kernel solicits when the TAP comes up and configures itself from the answer.
     kernelGlobal = await kernelSlaacAddress(netns, ns, TAP, '2001:db8:61:');
-  });
-
-  after(async () => {
-    await runner?.cleanup();
-    await netns?.cleanup();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   test('ready lists the link-local and the global address once DAD is done, and the prefix advertised', () => {
@@ -263,21 +238,7 @@ describe('the IPv6 stack (netstack up --advertise) against the Linux kernel', { 
 });
 
 describe('the stack does SLAAC from radvd (netstack up --slaac)', { skip: SKIP }, () => {
-  let netns: NetnsHarness;
-  let runner: NetstackRunner;
-  let dir: string;
-
-  before(() => {
-    netns = new NetnsHarness();
-    runner = new NetstackRunner();
-    dir = mkdtempSync(join(tmpdir(), 'netstack-ipv6-radvd-'));
-  });
-
-  after(async () => {
-    await runner?.cleanup();
-    await netns?.cleanup();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  });
+  const { netns, runner, dir } = interopWorld('ipv6-radvd');
 
   test('a global address in the advertised prefix and a default route via radvd; the kernel reaches it', async () => {
     const ns = await netns.createNamespace();
@@ -321,7 +282,7 @@ describe('the stack does SLAAC from radvd (netstack up --slaac)', { skip: SKIP }
           .map((e) => String(e.router)),
       ].at(0),
     );
-    const kernelLl = (await kernelAddrs(netns, ns, dev)).find((a) => a.scope === 'link')!.local;
+    const kernelLl = (await kernelIpv6Addrs(netns, ns, dev)).find((a) => a.scope === 'link')!.local;
     assert.equal(router, `${kernelLl}%${dev}`);
     // The kernel reaches the stack's SLAAC address; the stack answers by its default route.
     const stackAddr = address.split('/')[0]!;
@@ -341,19 +302,13 @@ describe('the stack does SLAAC from radvd (netstack up --slaac)', { skip: SKIP }
 describe('the stack as an IPv6 router between two namespaces (--forward, --advertise)', {
   skip: SKIP,
 }, () => {
-  let netns: NetnsHarness;
-  let runner: NetstackRunner;
-  let dir: string;
-  let pcap: string;
+  const { netns, runner, dir } = interopWorld('ipv6-router');
+  const pcap = join(dir, 'router.pcap');
   let up: NetstackProcess;
   let a: string;
   let hostB: string;
 
   before(async () => {
-    netns = new NetnsHarness();
-    runner = new NetstackRunner();
-    dir = mkdtempSync(join(tmpdir(), 'netstack-ipv6-router-'));
-    pcap = join(dir, 'router.pcap');
     const router = await netns.createNamespace();
     a = await netns.createNamespace();
     const b = await netns.createNamespace();
@@ -391,12 +346,6 @@ describe('the stack as an IPv6 router between two namespaces (--forward, --adver
     }
     await kernelSlaacAddress(netns, a, ra, '2001:db8:6a:');
     hostB = await kernelSlaacAddress(netns, b, rb, '2001:db8:6b:');
-  });
-
-  after(async () => {
-    await runner?.cleanup();
-    await netns?.cleanup();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   test('ping -6 from A to B through the stack: no loss, one hop off the hop limit; -s 4000 too', async () => {

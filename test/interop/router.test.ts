@@ -11,16 +11,13 @@
  * Needs Linux, root, /dev/net/tun, the native addon, ping and tracepath; skipped loudly otherwise.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import { NetnsHarness } from '../helpers/netns.ts';
+import { before, describe, test } from 'node:test';
+import { interopWorld } from '../helpers/interop-world.ts';
 import {
   cliInteropSkipReason,
   disableIpv6,
   type NetstackProcess,
-  NetstackRunner,
   readyMacs,
 } from '../helpers/netstack-cli.ts';
 import { assertCleanCapture, sentBy } from '../helpers/stack-capture.ts';
@@ -29,18 +26,12 @@ const SKIP = cliInteropSkipReason(['ping', 'tracepath']);
 if (SKIP !== undefined) console.warn(`\n!!! SKIPPING the router interop tests: ${SKIP} !!!\n`);
 
 describe('the stack as a router between two namespaces', { skip: SKIP }, () => {
-  let netns: NetnsHarness;
-  let runner: NetstackRunner;
-  let dir: string;
-  let pcap: string;
+  const { netns, runner, dir } = interopWorld('router');
+  const pcap = join(dir, 'router.pcap');
   let up: NetstackProcess;
   let a: string;
 
   before(async () => {
-    netns = new NetnsHarness();
-    runner = new NetstackRunner();
-    dir = mkdtempSync(join(tmpdir(), 'netstack-router-'));
-    pcap = join(dir, 'router.pcap');
     const router = await netns.createNamespace();
     a = await netns.createNamespace();
     const b = await netns.createNamespace();
@@ -72,12 +63,6 @@ describe('the stack as a router between two namespaces', { skip: SKIP }, () => {
       await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
       await netns.exec(ns, 'ip', ['route', 'add', other, 'via', via]);
     }
-  });
-
-  after(async () => {
-    await runner?.cleanup();
-    await netns?.cleanup();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   test('up with two TAPs and --forward says so', () => {

@@ -9,13 +9,13 @@
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { chargenPattern } from '../../src/cli/services.ts';
-import { NetnsHarness, waitFor } from '../helpers/netns.ts';
-import { cliInteropSkipReason, disableIpv6, kernelTap, NetstackRunner } from '../helpers/netstack-cli.ts';
+import { interopWorld, stackOnTap } from '../helpers/interop-world.ts';
+import { waitFor } from '../helpers/netns.ts';
+import { cliInteropSkipReason, kernelTap } from '../helpers/netstack-cli.ts';
 import { payload } from '../sim/tcp-helpers.ts';
 
 const SKIP = cliInteropSkipReason(['nc', 'sha256sum']);
@@ -24,36 +24,15 @@ if (SKIP !== undefined) console.warn(`\n!!! SKIPPING the TCP netcat interop test
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
 
 describe('TCP between the stack and Linux (netcat)', { skip: SKIP }, () => {
-  let netns: NetnsHarness;
-  let runner: NetstackRunner;
+  const { netns, runner, dir } = interopWorld('tcp');
   let ns: string;
-  let dir: string;
   const STACK = '10.244.0.2';
 
   before(async () => {
-    netns = new NetnsHarness();
-    runner = new NetstackRunner();
-    dir = mkdtempSync(join(tmpdir(), 'netstack-tcp-'));
-    ns = await netns.createNamespace();
-    await disableIpv6(netns, ns);
-    const tap = netns.uniqueName('t');
-    const up = runner.start(ns, [
-      'up',
-      '--tap',
-      tap,
-      '--ipv4',
-      `${STACK}/24`,
-      '--serve',
-      'echo,discard,chargen',
-    ]);
-    await up.ready();
-    await netns.exec(ns, 'ip', ['addr', 'add', '10.244.0.1/24', 'dev', tap]);
-  });
-
-  after(async () => {
-    await runner?.cleanup();
-    await netns?.cleanup();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+    ({ ns } = await stackOnTap(
+      { netns, runner },
+      { stack: `${STACK}/24`, kernel: '10.244.0.1/24', args: ['--serve', 'echo,discard,chargen'] },
+    ));
   });
 
   const sh = (command: string, timeout = 60_000) => netns.exec(ns, 'sh', ['-c', command], { timeout });
