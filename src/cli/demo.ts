@@ -3,13 +3,17 @@
  * time, with no root and no devices. It grows with the stack. Today:
  *
  *     client (DHCP) ── clean wire ── router 192.0.2.1 ── lossy wire ── server 198.51.100.10
+ *     client (SLAAC)        2001:db8:1::1 (advertised)     2001:db8:2::1      2001:db8:2::10
  *
  * The client gets its address, router and DNS server from the router's DHCP server (the lease's
  * server and domain go to the client's resolver, `stack.dns`), resolves the server by name (the
  * server answers DNS for `example`), fetches a page with Node's own `http` module over stack.net
  * (an `http.Server` on the server, fed by stack.net too), then pings it across the router (with the
  * loss on one link), probes the router TTL 1, sends fragmented pings, exchanges UDP datagrams and
- * downloads over HTTP/TCP through the loss; a pcapng records both wires.
+ * downloads over HTTP/TCP through the loss; a pcapng records both wires. The network is dual
+ * stack: the router advertises an IPv6 prefix on the client's side (RFC 4861 6.2), the client
+ * configures an address from it (SLAAC, RFC 4862), resolves the server's AAAA record, pings it and
+ * fetches a page over TCP/IPv6 across the router.
  *
  * Node's `http` needs Node's event loop: that step steps the simulation one event per macrotask
  * (`pump`), so Node's callbacks run between the stack's events; the rest runs straight on virtual
@@ -32,11 +36,21 @@ import { openCaptureFile } from '../bindings/pcap/pcap-file.ts';
 import { LINKTYPE_ETHERNET } from '../bindings/pcap/pcap-format.ts';
 import type { NetworkInterface } from '../core/device/interface.ts';
 import { Pinger, type PingSummary } from '../core/icmp-echo/pinger.ts';
+import { type IpAddr, ipToString } from '../core/ip-address.ts';
 import type { Stack } from '../core/stack.ts';
 import type { TcpInfo } from '../core/tcp/tcp-info.ts';
 import type { TcpSocket } from '../core/tcp/tcp-socket.ts';
-import { type Ipv4Addr, ipv4ToString, parseIpv4, parseIpv4Cidr } from '../wire/address.ts';
-import { describeIcmpError, formatRtt, formatStatistics } from './ping.ts';
+import {
+  type Ipv4Addr,
+  type Ipv6Addr,
+  ipv4ToString,
+  ipv6IsLinkLocal,
+  ipv6ToString,
+  parseIpv4,
+  parseIpv4Cidr,
+  parseIpv6,
+} from '../wire/address.ts';
+import { describeIcmpError, describeIcmpv6Error, formatRtt, formatStatistics } from './ping.ts';
 
 export interface DemoOptions {
   seed: number;
@@ -54,10 +68,25 @@ export interface DemoOptions {
 
 const ECHO_PORT = 7;
 
+/** The IPv6 plan: the router advertises CLIENT_PREFIX on the client's side; the server is static. */
+const CLIENT_PREFIX = '2001:db8:1::';
+const ROUTER_IP6 = ['2001:db8:1::1', '2001:db8:2::1'] as const;
+const SERVER_IP6 = '2001:db8:2::10';
+
 interface Host {
   stack: Stack;
   iface: NetworkInterface;
   ip: Ipv4Addr;
+}
+
+function ip6(text: string): Ipv6Addr {
+  return parseIpv6(text)!;
+}
+
+function ipv6Of(stack: Stack) {
+  const ip = stack.ipv6;
+  if (ip === undefined) throw new Error('the demo needs IPv6 in its stacks');
+  return ip;
 }
 
 function addHost(stack: Stack, iface: NetworkInterface, cidr: string, gateway?: Ipv4Addr): Ipv4Addr {
@@ -91,6 +120,13 @@ function buildNetwork(options: DemoOptions) {
   const rIp0 = addHost(router, r0, '192.0.2.1/24');
   const rIp1 = addHost(router, r1, '198.51.100.1/24');
   router.ipv4.forwarding = true;
+  const rv6 = ipv6Of(router);
+  rv6.addAddress(r0, ip6(ROUTER_IP6[0]), 64);
+  rv6.addAddress(r1, ip6(ROUTER_IP6[1]), 64);
+  rv6.forwarding = true;
+  // Router advertisements on the client's side (RFC 4861 6.2): hosts there configure addresses
+  // from the prefix (SLAAC) and take the router as their default router.
+  rv6.advertise(r0, { prefixes: [{ prefix: ip6(CLIENT_PREFIX), prefixLength: 64 }] });
   // The router serves addresses on the clean side and names the server as the DNS server.
   new DhcpServer(router, r0, {
     start: parseIpv4('192.0.2.100')!,
@@ -108,12 +144,24 @@ function buildNetwork(options: DemoOptions) {
     iface: sIface,
     ip: addHost(sStack, sIface, '198.51.100.10/24', rIp1),
   };
+  // The server's IPv6 side is static, as its IPv4 side: an address and a default route.
+  const sv6 = ipv6Of(sStack);
+  sv6.addAddress(sIface, ip6(SERVER_IP6), 64);
+  sv6.routes.add({
+    dest: new Uint8Array(16),
+    prefixLen: 0,
+    gateway: ip6(ROUTER_IP6[1]),
+    iface: sIface,
+    metric: 0,
+    origin: 'static',
+  });
   // The server answers DNS for the `example` zone.
   new DnsServer(sStack, {
     records: [
       rr.soa('example'),
       rr.a('www.example', ipv4ToString(server.ip)),
       rr.cname('server.example', 'www.example'),
+      rr.aaaa('server6.example', SERVER_IP6),
     ],
   });
   return { sim, clean, lossy, router, routerIfaces: [r0, r1], client, server };
@@ -144,6 +192,25 @@ function dhcp(sim: Simulation, client: Host, log: (line: string) => void): DhcpL
   return lease;
 }
 
+/** Gives the client's resolver the lease's DNS server and domain, as a DHCP client does. */
+function useLease(client: Host, lease: DhcpLease): void {
+  // What a DHCP client on a command line does (src/cli/dhcp.ts): the lease is a source of servers.
+  client.stack.dns.resolver.setSource(`dhcp4:${client.iface.name}`, {
+    servers: lease.dnsServers.map(ipv4ToString),
+    search: lease.domainName !== undefined ? [lease.domainName] : [],
+  });
+}
+
+/** Looks `name` up (A or AAAA) with the client's resolver; returns the first address's text. */
+function lookup(sim: Simulation, client: Host, name: string, family: 4 | 6): string {
+  let result: string | undefined;
+  client.stack.dns.resolver.lookup(name, family, (err, list) => {
+    result = err !== undefined ? `error ${err.code}` : (list?.[0]?.address ?? 'no address');
+  });
+  sim.runUntil(() => result !== undefined, 60_000);
+  return result ?? 'timed out';
+}
+
 /** Resolves `name` with the client's resolver, given the lease's DNS server and domain. */
 function resolve(
   sim: Simulation,
@@ -152,18 +219,9 @@ function resolve(
   name: string,
   log: (line: string) => void,
 ): Ipv4Addr {
-  const resolver = client.stack.dns.resolver;
-  // What a DHCP client on a command line does (src/cli/dhcp.ts): the lease is a source of servers.
-  resolver.setSource(`dhcp4:${client.iface.name}`, {
-    servers: lease.dnsServers.map(ipv4ToString),
-    search: lease.domainName !== undefined ? [lease.domainName] : [],
-  });
-  let result: string | undefined;
-  resolver.lookup(name, 4, (err, list) => {
-    result = err !== undefined ? `error ${err.code}` : (list?.[0]?.address ?? 'no address');
-  });
-  sim.runUntil(() => result !== undefined, 60_000);
-  const address = parseIpv4(result ?? '');
+  useLease(client, lease);
+  const result = lookup(sim, client, name, 4);
+  const address = parseIpv4(result);
   if (address === undefined) throw new Error(`the demo could not resolve ${name}: ${result}`);
   log(`  ${name} → ${result} (search domain ${lease.domainName}, CNAME server.example → www.example)`);
   return address;
@@ -257,7 +315,7 @@ async function nodeHttp(
 function ping(
   sim: Simulation,
   from: Host,
-  dst: Ipv4Addr,
+  dst: IpAddr,
   options: { count: number; interval: number; size?: number; ttl?: number },
   log: (line: string) => void,
 ): PingSummary {
@@ -265,17 +323,22 @@ function ping(
   let summary: PingSummary | undefined;
   pinger.onReply = (r) =>
     log(
-      `  ${r.bytes} bytes from ${ipv4ToString(r.from)}: icmp_seq=${r.seq} ttl=${r.ttl} time=${formatRtt(r.rtt)} ms${r.duplicate ? ' (DUP!)' : ''}`,
+      `  ${r.bytes} bytes from ${ipToString(r.from)}: icmp_seq=${r.seq} ${typeof dst === 'number' ? 'ttl' : 'hlim'}=${r.ttl} time=${formatRtt(r.rtt)} ms${r.duplicate ? ' (DUP!)' : ''}`,
     );
   pinger.onTimeout = (seq) => log(`  no answer yet for icmp_seq=${seq}`);
-  pinger.onError = (e) =>
-    log(`  From ${ipv4ToString(e.reporter)} icmp_seq=${e.seq} ${describeIcmpError(e.type, e.code)}`);
+  pinger.onError = (e) => {
+    const what =
+      typeof dst === 'number'
+        ? describeIcmpError(e.type, e.code)
+        : describeIcmpv6Error(e.type, e.code, e.mtu);
+    log(`  From ${ipToString(e.reporter)} icmp_seq=${e.seq} ${what}`);
+  };
   pinger.onDone = (s) => {
     summary = s;
   };
   pinger.start();
   sim.runUntil(() => summary !== undefined);
-  for (const line of formatStatistics(ipv4ToString(dst), summary!).slice(2)) log(`  ${line}`);
+  for (const line of formatStatistics(ipToString(dst), summary!).slice(2)) log(`  ${line}`);
   return summary!;
 }
 
@@ -337,6 +400,29 @@ function udpEcho(
   service.close();
 }
 
+/** The small HTTP service (src/apps/http/server.ts) on port 80 of `server`, over IPv4 or IPv6. */
+function serveHttp(server: Host, family: 4 | 6) {
+  const http = new HttpServer(server.stack, {
+    createHash: () => {
+      const h = createHash('sha256');
+      return { update: (d) => h.update(d), digest: () => h.digest('hex') };
+    },
+  });
+  const listener = server.stack.tcp.listen({ port: 80, family });
+  const service = {
+    /** The connection accepted last. */
+    accepted: undefined as TcpSocket | undefined,
+    close: () => listener.close(),
+  };
+  listener.onConnection = () => {
+    for (let s = listener.accept(); s !== undefined; s = listener.accept()) {
+      service.accepted = s;
+      http.serve(s, () => {});
+    }
+  };
+  return service;
+}
+
 /** The client downloads `/bytes/N` from the server's HTTP service across the lossy wire. */
 function httpDownload(
   sim: Simulation,
@@ -345,20 +431,7 @@ function httpDownload(
   bytes: number,
   log: (line: string) => void,
 ): void {
-  const http = new HttpServer(server.stack, {
-    createHash: () => {
-      const h = createHash('sha256');
-      return { update: (d) => h.update(d), digest: () => h.digest('hex') };
-    },
-  });
-  const listener = server.stack.tcp.listen({ port: 80 });
-  let serverSide: TcpSocket | undefined;
-  listener.onConnection = () => {
-    for (let s = listener.accept(); s !== undefined; s = listener.accept()) {
-      serverSide = s;
-      http.serve(s, () => {});
-    }
-  };
+  const service = serveHttp(server, 4);
   const get = new HttpGet(client.stack, {
     address: server.ip,
     port: 80,
@@ -377,7 +450,7 @@ function httpDownload(
     received += d.length;
   };
   get.onEnd = () => {
-    info = serverSide?.info();
+    info = service.accepted?.info();
     outcome = 'complete';
   };
   get.onError = (e) => {
@@ -403,7 +476,59 @@ function httpDownload(
       `    final cwnd ${Math.round(info.cwnd)} bytes (${segments(info.cwnd)} segments), ssthresh ${segments(info.ssthresh)} segments, srtt ${info.rtt?.toFixed(1) ?? '-'} ms, rto ${info.rto.toFixed(0)} ms`,
     );
   }
-  listener.close();
+  service.close();
+}
+
+/** Waits for the client's address from the router's advertisement (SLAAC, DAD done); prints it. */
+function slaac(sim: Simulation, client: Host, log: (line: string) => void): Ipv6Addr {
+  const ip = ipv6Of(client.stack);
+  const usable = (global: boolean) =>
+    ip.listAddresses(client.iface).find((a) => ipv6IsLinkLocal(a.addr) !== global && a.state === 'preferred');
+  sim.runUntil(() => usable(true) !== undefined, 60_000);
+  const global = usable(true);
+  const linkLocal = usable(false);
+  const router = ip.routes.list().find((r) => r.prefixLen === 0 && r.origin === 'ra')?.gateway;
+  if (global === undefined || linkLocal === undefined || router === undefined)
+    throw new Error('the demo client configured no IPv6 address from the advertisement');
+  log(
+    `  address ${ipv6ToString(global.addr)}/${global.prefixLen} from the advertised prefix ${CLIENT_PREFIX}/64 (SLAAC, RFC 4862; duplicate address detection passed)`,
+  );
+  log(
+    `  link-local ${ipv6ToString(linkLocal.addr)}, default router ${ipv6ToString(router)}%${client.iface.name} (the router's link-local address)`,
+  );
+  return global.addr;
+}
+
+/** The client fetches `/` from the server's HTTP service over TCP/IPv6 (HttpGet on the core's TCP). */
+function httpGet6(sim: Simulation, client: Host, server: Host, log: (line: string) => void): void {
+  const service = serveHttp(server, 6);
+  const address = ip6(SERVER_IP6);
+  const get = new HttpGet(client.stack, { address, port: 80, host: `[${SERVER_IP6}]`, path: '/' });
+  const start = sim.now;
+  const chunks: Uint8Array[] = [];
+  let head = '';
+  let outcome: string | undefined;
+  get.onResponse = (h) => {
+    head = `HTTP ${h.status} ${h.reason}, ${h.fields.get('content-type') ?? '-'}, ${h.length ?? '?'} bytes`;
+  };
+  get.onData = (d) => chunks.push(d.slice());
+  get.onEnd = () => {
+    outcome = 'complete';
+  };
+  get.onError = (e) => {
+    outcome = `failed: ${e.message}`;
+  };
+  sim.runUntil(() => outcome !== undefined, 600_000);
+  const peer = service.accepted;
+  if (peer !== undefined)
+    log(
+      `  the server accepted [${ipToString(peer.remoteAddress)}]:${peer.remotePort} on [${ipToString(peer.localAddress)}]:${peer.localPort}`,
+    );
+  log(`  ${head}, ${outcome ?? 'timed out'} in ${(sim.now - start).toFixed(0)} ms of virtual time`);
+  const body = new TextDecoder().decode(Buffer.concat(chunks));
+  const line = /<p>(.*)<\/p>/.exec(body)?.[1];
+  if (line !== undefined) log(`  ${line}`);
+  service.close();
 }
 
 export async function runDemo(options: DemoOptions): Promise<void> {
@@ -430,6 +555,9 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   log('');
   log(`  client ── clean wire ── router 192.0.2.1 ── lossy wire ── server ${ipv4ToString(server.ip)}`);
   log(
+    `  and IPv6: router ${ROUTER_IP6[0]}/64 (advertised to the client) and ${ROUTER_IP6[1]}/64, server ${SERVER_IP6}/64`,
+  );
+  log(
     `  lossy wire: ${options.loss * 100}% loss, ${options.delay} ms ±${options.delay / 5} delay, 2% reorder, 1% duplicate, 0.5% corrupt, 100 Mbit/s`,
   );
   log('');
@@ -442,6 +570,16 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   log('');
   log(`Node's own http module over netstack-ts: http.get('http://server:8080/') through stack.net:`);
   await nodeHttp(sim, client, server, log);
+  log('');
+  log(`IPv6: the router advertises ${CLIENT_PREFIX}/64 on the client's side (RFC 4861 6.2):`);
+  slaac(sim, client, log);
+  log(
+    `  server6 → ${lookup(sim, client, 'server6', 6)} (AAAA, asked over IPv4 of the DNS server from the lease)`,
+  );
+  log(`ping ${SERVER_IP6} across the router:`);
+  ping(sim, client, ip6(SERVER_IP6), { count: 5, interval: 100 }, log);
+  log(`GET http://[${SERVER_IP6}]/ over TCP/IPv6 across the router:`);
+  httpGet6(sim, client, server, log);
   log('');
   log(`ping server (${ipv4ToString(server.ip)}) across the router:`);
   ping(sim, client, server.ip, { count: 10, interval: 100 }, log);
@@ -468,7 +606,7 @@ export async function runDemo(options: DemoOptions): Promise<void> {
     }
   }
   log(
-    `  router forwarded ${router.counters.value('ipv4.forwarded')} packets in ${(sim.now / 1000).toFixed(2)} s of virtual time`,
+    `  router forwarded ${router.counters.value('ipv4.forwarded')} IPv4 and ${router.counters.value('ipv6.forwarded')} IPv6 packets in ${(sim.now / 1000).toFixed(2)} s of virtual time`,
   );
   log('');
   log('server counters (nstat style):');

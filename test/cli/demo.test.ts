@@ -21,7 +21,7 @@ async function demo(seed: number, pcap?: string): Promise<string[]> {
 }
 
 describe('the demo (npm start)', () => {
-  test('DHCP, DNS by name, Node http by name, pings across the router, time exceeded, fragments, UDP echo, HTTP over TCP, and a pcapng', async () => {
+  test('DHCP, DNS by name, Node http by name, IPv6 (SLAAC, AAAA, ping, HTTP over TCP/IPv6), pings across the router, time exceeded, fragments, UDP echo, HTTP over TCP, and a pcapng', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'netstack-demo-'));
     try {
       const pcap = join(dir, 'demo.pcapng');
@@ -39,6 +39,23 @@ describe('the demo (npm start)', () => {
         out,
         /HTTP\/1\.1 200 OK, text\/html, \d+ bytes\n {2}<!doctype html>.*Hello from a Node http\.Server on netstack-ts/,
       );
+      // Dual stack: SLAAC from the router's advertisement, AAAA, ping and TCP over IPv6.
+      assert.match(
+        out,
+        /address 2001:db8:1:0(:[0-9a-f]{1,4}){4}\/64 from the advertised prefix 2001:db8:1::\/64 \(SLAAC/,
+      );
+      assert.match(out, /default router fe80::[0-9a-f:]+%eth0/);
+      assert.match(out, /server6 → 2001:db8:2::10 \(AAAA/);
+      assert.match(out, /64 bytes from 2001:db8:2::10: icmp_seq=\d+ hlim=63/);
+      assert.match(
+        out,
+        /the server accepted \[2001:db8:1:0(:[0-9a-f]{1,4}){4}\]:\d+ on \[2001:db8:2::10\]:80/,
+      );
+      assert.match(
+        out,
+        /HTTP 200 OK, text\/html; charset=utf-8, \d+ bytes, complete.*\n {2}This page came over a TCP\/IP stack/,
+      );
+      assert.match(out, /router forwarded \d+ IPv4 and [1-9]\d* IPv6 packets/);
       assert.match(out, /64 bytes from 198\.51\.100\.10: icmp_seq=\d+ ttl=63/);
       assert.match(out, /From 192\.0\.2\.1 icmp_seq=1 Time to live exceeded/);
       assert.match(out, /4008 bytes from 198\.51\.100\.10/);
