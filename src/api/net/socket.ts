@@ -281,7 +281,9 @@ export class Socket extends Duplex {
       // RFC 8305 3: AAAA and A at once through the stack's resolver.
       a.multiple = true;
       a.stopResolving = resolveBoth(this.ctx.stack, lookup, host, hints, {
-        addresses: (list) => found(list) && a.race.add(list),
+        addresses: (list) => {
+          if (found(list)) a.race.add(list);
+        },
         done: (err) => {
           a.stopResolving = undefined;
           if (!this.connecting) return;
