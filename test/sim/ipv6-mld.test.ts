@@ -119,4 +119,22 @@ describe('MLD in simulation', () => {
     sim.runUntil(() => false, 261 * SECOND);
     assert.equal(v6(b).mld.version(ib), 2);
   });
+
+  test('a General Query with sources and a query for a unicast address are dropped as bad-query', () => {
+    const { sim, a, ia, b, ib } = twoHosts6(43);
+    v6(b).joinGroup(ib, ip6('ff05::1:5'));
+    sim.runUntil(() => false, 3 * SECOND);
+    const sent = mldSent(ib);
+    const v2 = {
+      kind: 'query-v2',
+      maxResponseCode: mldMaxResponseCode(1000),
+      suppressRouterSide: false,
+    } as const;
+    query(a, ia, { ...v2, group: new Uint8Array(16), qrv: 2, qqic: 125, sources: [ip6('2001:db8::1')] });
+    query(a, ia, { ...v2, group: ip6('2001:db8::5'), qrv: 2, qqic: 125, sources: [] });
+    sim.runUntil(() => false, 2 * SECOND);
+    assert.equal(b.counters.snapshot()['mld.rx.drop.bad-query'], 2);
+    assert.equal(b.counters.snapshot()['mld.rx.queries'] ?? 0, 0);
+    assert.equal(sent.length, 0);
+  });
 });

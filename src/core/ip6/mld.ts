@@ -148,7 +148,8 @@ export class MldLayer {
 
   private query(iface: NetworkInterface, q: Extract<MldRepr, { kind: 'query-v1' | 'query-v2' }>): void {
     const general = ipv6IsUnspecified(q.group);
-    if (!general && (q.group[0] !== 0xff || (q.kind === 'query-v2' && general && q.sources.length > 0))) {
+    // A specific query names a multicast address; a General Query has no sources (RFC 3810 5.1.10).
+    if ((!general && q.group[0] !== 0xff) || (q.kind === 'query-v2' && general && q.sources.length > 0)) {
       this.drops.drop('bad-query');
       return;
     }
