@@ -33,11 +33,12 @@ interface OooRange {
 /** The receive queue of one connection (see the module comment). */
 export class ReceiveQueue {
   private next: Seq;
-  private inOrder: Uint8Array[] = [];
+  /** Shared `NO_CHUNKS` while empty (an idle connection holds no array of its own). */
+  private inOrder: Uint8Array[] = NO_CHUNKS;
   private inOrderHead = 0;
   private inOrderBytes = 0;
   /** Sorted by start, disjoint and not touching. */
-  private ooo: OooRange[] = [];
+  private ooo: OooRange[] = NO_RANGES;
   private oooBytes = 0;
   private stamp = 0;
   private finSeq: Seq | undefined;
@@ -63,10 +64,10 @@ export class ReceiveQueue {
   /** Empties the queue and expects `rcvNxt` next. */
   reset(rcvNxt: Seq): void {
     this.next = rcvNxt >>> 0;
-    this.inOrder = [];
+    this.inOrder = NO_CHUNKS;
     this.inOrderHead = 0;
     this.inOrderBytes = 0;
-    this.ooo = [];
+    this.ooo = NO_RANGES;
     this.oooBytes = 0;
     this.finSeq = undefined;
     this.fin = false;
@@ -188,6 +189,7 @@ export class ReceiveQueue {
   }
 
   private pushInOrder(chunk: Uint8Array, length: number): void {
+    if (this.inOrder === NO_CHUNKS) this.inOrder = [];
     this.inOrder.push(chunk);
     this.inOrderBytes += length;
     this.next = seqAdd(this.next, length);
@@ -196,7 +198,7 @@ export class ReceiveQueue {
   private shiftInOrder(): void {
     this.inOrder[this.inOrderHead++] = EMPTY;
     if (this.inOrderHead === this.inOrder.length) {
-      this.inOrder = [];
+      this.inOrder = NO_CHUNKS;
       this.inOrderHead = 0;
     } else if (this.inOrderHead >= 64 && this.inOrderHead * 2 >= this.inOrder.length) {
       this.inOrder = this.inOrder.slice(this.inOrderHead);
@@ -269,6 +271,7 @@ export class ReceiveQueue {
     const base = this.next;
     const off = (s: Seq) => seqDiff(s, base);
     let i = 0;
+    if (this.ooo === NO_RANGES) this.ooo = [];
     while (i < this.ooo.length && off((this.ooo[i] as OooRange).start) < off(range.start)) i++;
     this.ooo.splice(i, 0, range);
     const next = this.ooo[i + 1];
@@ -289,3 +292,6 @@ export class ReceiveQueue {
 }
 
 const EMPTY = new Uint8Array(0);
+/** The empty lists every idle queue shares (frozen: adding goes to a list of the queue's own). */
+const NO_CHUNKS = Object.freeze([]) as unknown as Uint8Array[];
+const NO_RANGES = Object.freeze([]) as unknown as OooRange[];

@@ -8,7 +8,8 @@
 /** The user's unacknowledged data as a list of chunks (see the module comment). */
 export class SendBuffer {
   /** Chunks from `head` on hold the data; the first starts `startOffset` bytes in. */
-  private chunks: Uint8Array[] = [];
+  /** Shared `NO_CHUNKS` while empty (an idle connection holds no array of its own). */
+  private chunks: Uint8Array[] = NO_CHUNKS;
   private head = 0;
   private startOffset = 0;
   private bytes = 0;
@@ -40,6 +41,7 @@ export class SendBuffer {
   append(chunk: Uint8Array): number {
     const n = Math.min(chunk.length, this.space);
     if (n === 0) return 0;
+    if (this.chunks === NO_CHUNKS) this.chunks = [];
     this.chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
     this.bytes += n;
     return n;
@@ -92,7 +94,7 @@ export class SendBuffer {
       this.startOffset = 0;
     }
     if (this.head === this.chunks.length) {
-      this.chunks = [];
+      this.chunks = NO_CHUNKS;
       this.head = 0;
     } else if (this.head >= 64 && this.head * 2 >= this.chunks.length) {
       this.chunks = this.chunks.slice(this.head);
@@ -124,3 +126,5 @@ export class SendBuffer {
 }
 
 const EMPTY = new Uint8Array(0);
+/** The empty list every idle buffer shares (frozen: appending goes to a list of the buffer's own). */
+const NO_CHUNKS = Object.freeze([]) as unknown as Uint8Array[];
