@@ -49,14 +49,18 @@ export function twoHosts(seed: number, impairments: Impairments = {}, mtu?: numb
   return { sim, net, wire, a: mk('a', '10.0.0.1/24'), b: mk('b', '10.0.0.2/24') };
 }
 
+/** Options of the two wires of a routed world: the second's MTU, and each one's impairments. */
+export interface TwoWireOptions {
+  mtu2?: number;
+  impairments1?: Impairments;
+  impairments2?: Impairments;
+}
+
 /**
- * a (10.0.1.2/24) -- router (10.0.1.1, 10.0.2.1) -- b (10.0.2.2/24), forwarding on; the
- * router's second link has `mtu2` and impairments of its own.
+ * Two wires and a stack named router on both (eth0 on the first, eth1 on the second), for the
+ * IPv4 and IPv6 routed worlds; the hosts are the caller's.
  */
-export function routed(
-  seed: number,
-  options: { mtu2?: number; impairments1?: Impairments; impairments2?: Impairments } = {},
-) {
+export function twoWiresAndRouter(seed: number, options: TwoWireOptions) {
   const sim = new Simulation({ seed });
   const net = new VirtualNetwork(sim);
   const w1 = net.wire({ impairments: options.impairments1 ?? {} });
@@ -67,6 +71,15 @@ export function routed(
   const router = sim.createStack({ name: 'router' });
   const r1 = w1.attach(router, 'eth0');
   const r2 = w2.attach(router, 'eth1');
+  return { sim, net, w1, w2, router, r1, r2 };
+}
+
+/**
+ * a (10.0.1.2/24) -- router (10.0.1.1, 10.0.2.1) -- b (10.0.2.2/24), forwarding on; the
+ * router's second link has `mtu2` and impairments of its own.
+ */
+export function routed(seed: number, options: TwoWireOptions = {}) {
+  const { sim, net, w1, w2, router, r1, r2 } = twoWiresAndRouter(seed, options);
   configure(router, r1, '10.0.1.1/24');
   configure(router, r2, '10.0.2.1/24');
   router.ipv4.forwarding = true;

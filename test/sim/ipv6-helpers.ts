@@ -9,6 +9,7 @@ import type { Stack } from '../../src/core/stack.ts';
 import { type Ipv6Addr, ipv6IsLinkLocal, ipv6ToString, parseIpv6 } from '../../src/wire/address.ts';
 import { emitIcmpv6, IP_PROTOCOL_ICMPV6 } from '../../src/wire/icmpv6.ts';
 import { PacketBuffer } from '../../src/wire/packet-buffer.ts';
+import { type TwoWireOptions, twoWiresAndRouter } from '../helpers/sim-hosts.ts';
 
 export function ip6(text: string): Ipv6Addr {
   const a = parseIpv6(text);
@@ -121,24 +122,9 @@ export function globalAddress(stack: Stack, iface: NetworkInterface): Ipv6Addr |
  */
 export function routed6(
   seed: number,
-  options: {
-    mtu2?: number;
-    impairments1?: Impairments;
-    impairments2?: Impairments;
-    settle?: boolean;
-    routerSolicitations?: 'rfc4861' | 'rfc7559';
-  } = {},
+  options: TwoWireOptions & { settle?: boolean; routerSolicitations?: 'rfc4861' | 'rfc7559' } = {},
 ) {
-  const sim = new Simulation({ seed });
-  const net = new VirtualNetwork(sim);
-  const w1 = net.wire({ impairments: options.impairments1 ?? {} });
-  const w2 = net.wire({
-    impairments: options.impairments2 ?? {},
-    ...(options.mtu2 !== undefined ? { mtu: options.mtu2 } : {}),
-  });
-  const router = sim.createStack({ name: 'router' });
-  const r1 = w1.attach(router, 'eth0');
-  const r2 = w2.attach(router, 'eth1');
+  const { sim, net, w1, w2, router, r1, r2 } = twoWiresAndRouter(seed, options);
   const rv6 = v6(router);
   rv6.forwarding = true;
   rv6.addAddress(r1, ip6('2001:db8:1::1'), 64);
