@@ -1,6 +1,6 @@
 /**
  * DHCP options (RFC 2132): the TLV walker, long options (RFC 3396) and the typed options this stack
- * reads and writes.
+ * reads and writes, among them the domain search list (RFC 3397) in DNS name encoding.
  *
  *     +------+-----+------------------+
  *     | code | len | value (len)      |      Pad (0) and End (255) are a lone code octet.
@@ -12,6 +12,7 @@
  */
 import { type Ipv4Addr, ipv4Mask, readIpv4, writeIpv4 } from './address.ts';
 import { readU16, readU32, writeU16, writeU32 } from './bytes.ts';
+import { NameCompressor, nameToLabels, readName } from './dns-name.ts';
 import { err, ok, type Parsed } from './result.ts';
 
 /** Option codes (RFC 2132 unless noted). */
@@ -37,6 +38,8 @@ export const DHCP_OPTION = {
   clientId: 61,
   /** RFC 4039. */
   rapidCommit: 80,
+  /** RFC 3397. */
+  domainSearch: 119,
   /** RFC 3442. */
   classlessRoutes: 121,
   end: 255,
@@ -48,7 +51,9 @@ export type DhcpOptionError =
   /** A typed option whose length or value breaks its definition. */
   | 'bad-option'
   /** RFC 3442: a prefix longer than 32, a truncated descriptor, or bits set past the prefix. */
-  | 'bad-classless-route';
+  | 'bad-classless-route'
+  /** RFC 3397: a name that does not decode (RFC 1035 4.1.4), a root name, or no name at all. */
+  | 'bad-domain-search';
 
 /** One option after RFC 3396 concatenation. */
 export interface DhcpRawOption {
@@ -290,6 +295,43 @@ const classlessRoutes = (code: number): Codec<DhcpClasslessRoute[]> => ({
   },
 });
 
+/**
+ * RFC 3397 2: domain names in DNS encoding (RFC 1035 3.1), one after the other, compressed with
+ * pointers whose offsets count from the start of the option's data, once its instances are
+ * concatenated (RFC 3396; 3397 3 splits long lists that way). Names in text form (`dns-name.ts`).
+ * At least one name, and no root name, which as a search suffix means nothing.
+ */
+const domainSearch = (code: number): Codec<string[]> => ({
+  code,
+  decode: (d) => {
+    const names: string[] = [];
+    let p = 0;
+    while (p < d.length) {
+      const r = readName(d, p);
+      if (!r.ok || r.value.name === '') return err('bad-domain-search');
+      names.push(r.value.name);
+      p = r.value.end;
+    }
+    return names.length > 0 ? ok(names) : err('bad-domain-search');
+  },
+  encode: (names) => {
+    if (names.length === 0) throw new RangeError('DHCP: an empty search list');
+    const lists = names.map((n) => {
+      const labels = nameToLabels(n);
+      if (labels === undefined || labels.length === 0) throw new RangeError(`DHCP: bad search domain ${n}`);
+      return labels;
+    });
+    // One pass to measure (compression decides the length), one to write.
+    const write = (out: Uint8Array | undefined) => {
+      const names = new NameCompressor();
+      return lists.reduce((p, labels) => names.write(out, 0, p, labels, true), 0);
+    };
+    const out = new Uint8Array(write(undefined));
+    write(out);
+    return out;
+  },
+});
+
 /** The typed options, in the order `encodeDhcpOptions` writes them when no order is given. */
 const CODECS = {
   /** RFC 2132 9.6; DHCP_MESSAGE_TYPE has the values. */
@@ -308,6 +350,7 @@ const CODECS = {
   dnsServers: ipv4List(DHCP_OPTION.dnsServers),
   hostName: text(DHCP_OPTION.hostName),
   domainName: text(DHCP_OPTION.domainName),
+  domainSearch: domainSearch(DHCP_OPTION.domainSearch),
   /** RFC 2132 5.1: at least 68. */
   interfaceMtu: u16(DHCP_OPTION.interfaceMtu, 68),
   parameterRequestList: codeList(DHCP_OPTION.parameterRequestList),

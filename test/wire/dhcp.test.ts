@@ -15,6 +15,7 @@ import {
   parseDhcp,
 } from '../../src/wire/dhcp.ts';
 import { DHCP_MESSAGE_TYPE, DHCP_OPTION, type DhcpOptions } from '../../src/wire/dhcp-options.ts';
+import { labelsToName } from '../../src/wire/dns-name.ts';
 import { IP_PROTOCOL_UDP } from '../../src/wire/ipv4.ts';
 import type { PacketBuffer } from '../../src/wire/packet-buffer.ts';
 import { emitUdp } from '../../src/wire/udp.ts';
@@ -172,6 +173,12 @@ describe('DHCPv4 wire format', () => {
         destination:
           (r.prefixLen === 0 ? 0 : (r.destination >>> (32 - r.prefixLen)) << (32 - r.prefixLen)) >>> 0,
       }));
+    // RFC 3397 names: labels of any octets (in their canonical text form), suffixes shared often.
+    const label = fc.oneof(
+      fc.constantFrom('example', 'com', 'corp', 'EXAMPLE'),
+      fc.uint8Array({ minLength: 1, maxLength: 63 }).map((l) => labelsToName([l])),
+    );
+    const searchName = fc.array(label, { minLength: 1, maxLength: 3 }).map((ls) => ls.join('.'));
     const typedCodes = new Set<number>(Object.values(DHCP_OPTION));
     const options = fc.record(
       {
@@ -181,6 +188,7 @@ describe('DHCPv4 wire format', () => {
         dnsServers: fc.array(addr, { minLength: 1, maxLength: 80 }), // over 255 octets: RFC 3396 split
         hostName: text(300),
         domainName: text(40),
+        domainSearch: fc.array(searchName, { minLength: 1, maxLength: 8 }), // often over 255 octets
         interfaceMtu: fc.integer({ min: 68, max: 65535 }),
         broadcastAddress: addr,
         requestedAddress: addr,
@@ -258,6 +266,52 @@ describe('DHCPv4 wire format', () => {
     );
     assert.equal(bytes[240 + 515], 90);
     assert.equal(parsed(bytes).options.hostName, long);
+  });
+
+  test('RFC 3397: the domain search list, compressed across instances split by RFC 3396', () => {
+    // eng.apple.com and marketing.apple.com, the second ending in a pointer to "apple.com" (offset
+    // 4 of the concatenated data), sent as three instances of 9 octets.
+    const data = [
+      ...[3, ...'eng', 5, ...'apple', 3, ...'com', 0].map((c) =>
+        typeof c === 'string' ? c.charCodeAt(0) : c,
+      ),
+      ...[9, ...'marketing', 0xc0, 4].map((c) => (typeof c === 'string' ? c.charCodeAt(0) : c)),
+    ];
+    assert.equal(data.length, 27);
+    const split = [0, 9, 18].flatMap((i) => [119, 9, ...data.slice(i, i + 9)]);
+    const m = parsed(withOptions([MT, 1, 1, ...split, 255]));
+    assert.deepEqual(m.options.domainSearch, ['eng.apple.com', 'marketing.apple.com']);
+    // The builder compresses the same way: the same 27 octets, in one instance.
+    const bytes = emitDhcp(base({ domainSearch: ['eng.apple.com', 'marketing.apple.com'] })).bytes();
+    assert.deepEqual([...bytes.subarray(240, 240 + 29)], [119, 27, ...data]);
+    // Names with bytes outside letters and digits keep their escaped text form.
+    const odd = ['a\\.b\\026c.example', 'x.a\\.b\\026c.example'];
+    assert.deepEqual(parsed(emitDhcp(base({ domainSearch: odd })).bytes()).options.domainSearch, odd);
+    const e = (option: number[]) => {
+      const r = parseDhcp(withOptions([...option, 255]));
+      return r.ok ? 'ok' : r.error;
+    };
+    assert.equal(e([119, 5, 1, 0x61, 0xc0, 0, 0]), 'bad-domain-search'); // pointer into itself
+    assert.equal(e([119, 4, 1, 0x61, 0xc0, 9]), 'bad-domain-search'); // forward pointer
+    assert.equal(e([119, 3, 3, 0x61, 0x62]), 'bad-domain-search'); // runs past the data
+    assert.equal(e([119, 4, 1, 0x61, 0, 0]), 'bad-domain-search'); // a root name
+    assert.equal(e([119, 0]), 'bad-domain-search');
+    assert.equal(e([119, 3, 1, 0x61, 0]), 'ok');
+    assert.throws(() => emitDhcp(base({ domainSearch: [] })), RangeError);
+    assert.throws(() => emitDhcp(base({ domainSearch: ['a..b'] })), RangeError);
+    assert.throws(() => emitDhcp(base({ domainSearch: ['.'] })), RangeError);
+    // Random option data never throws, whatever it points at.
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), (d) => {
+        const r = parseDhcp(
+          emitDhcp(base({ other: [{ code: 120, data: d }] }))
+            .bytes()
+            .map((b, i) => (i === 240 ? 119 : b)),
+        );
+        if (r.ok) assert.ok(r.value.options.domainSearch!.length > 0);
+      }),
+      { numRuns: RUNS },
+    );
   });
 
   test('RFC 2132 9.3: option overload reads file then sname, in that order, after the options field', () => {
@@ -359,6 +413,7 @@ describe('DHCPv4 wire format', () => {
       routers: [server],
       dnsServers: [server, ip('10.200.0.3')],
       domainName: 'fx.test',
+      domainSearch: ['fx.test', 'lab.fx.test', 'other.example'],
       interfaceMtu: 1400,
       classlessRoutes: [
         { prefixLen: 24, destination: ip('192.168.10.0'), router: server },
@@ -369,7 +424,7 @@ describe('DHCPv4 wire format', () => {
       clientId: Uint8Array.of(1, 2, 0, 0, 0, 0, 0x0a),
       hostName: 'netstack',
       maxMessageSize: 1500,
-      parameterRequestList: [1, 3, 6, 15, 26, 121],
+      parameterRequestList: [1, 3, 6, 15, 26, 119, 121],
     };
     const msgs: { repr: DhcpRepr; fromServer: boolean }[] = [
       {
