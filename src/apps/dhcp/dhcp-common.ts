@@ -9,6 +9,7 @@ import { type Ipv4Addr, type MacAddr, readMac, writeMac } from '../../wire/addre
 import { DHCP_HTYPE_ETHERNET, type DhcpError, type DhcpRepr, parseDhcp } from '../../wire/dhcp.ts';
 import { DHCP_MESSAGE_TYPE, DHCP_OPTION } from '../../wire/dhcp-options.ts';
 import { err, ok, type Parsed } from '../../wire/result.ts';
+import { bindToInterface } from '../interface-socket.ts';
 
 /** Ethernet's hardware address length (RFC 1700 hardware type 1). */
 export const ETHERNET_HLEN = 6;
@@ -108,19 +109,7 @@ export function openDhcpSocket(
   port: number,
   onDatagram: (d: UdpDatagram) => void,
 ): UdpSocket {
-  const socket = stack.udp.open();
-  try {
-    socket.bindToDevice(iface);
-    socket.setBroadcast(true);
-    socket.bind(port, 0, { reuseAddr: true });
-  } catch (e) {
-    socket.close();
-    throw e;
-  }
-  socket.onReadable = () => {
-    for (let d = socket.recv(); d !== undefined; d = socket.recv()) onDatagram(d);
-  };
-  return socket;
+  return bindToInterface(stack.udp.open(), iface, port, (s) => s.setBroadcast(true), onDatagram);
 }
 
 const NAMES: Record<number, string> = Object.fromEntries(

@@ -8,6 +8,7 @@ import type { Stack } from '../../core/stack.ts';
 import type { UdpDatagram, UdpSocket } from '../../core/udp/udp-socket.ts';
 import { type Ipv6Addr, type MacAddr, parseIpv6, writeMac } from '../../wire/address.ts';
 import { DHCPV6_MSG, type Dhcpv6Repr, parseDhcpv6 } from '../../wire/dhcpv6.ts';
+import { bindToInterface } from '../interface-socket.ts';
 
 /** RFC 8415 7.1: All_DHCP_Relay_Agents_and_Servers. */
 export const ALL_DHCP_RELAY_AGENTS_AND_SERVERS = parseIpv6('ff02::1:2')!;
@@ -39,19 +40,7 @@ export function openDhcp6Socket(
   port: number,
   onDatagram: (d: UdpDatagram<Ipv6Addr>) => void,
 ): UdpSocket<Ipv6Addr> {
-  const socket = stack.udp.open({ family: 6 });
-  try {
-    socket.setV6Only(true);
-    socket.bindToDevice(iface);
-    socket.bind(port, undefined, { reuseAddr: true });
-  } catch (e) {
-    socket.close();
-    throw e;
-  }
-  socket.onReadable = () => {
-    for (let d = socket.recv(); d !== undefined; d = socket.recv()) onDatagram(d);
-  };
-  return socket;
+  return bindToInterface(stack.udp.open({ family: 6 }), iface, port, (s) => s.setV6Only(true), onDatagram);
 }
 
 const NAMES: Record<number, string> = Object.fromEntries(
