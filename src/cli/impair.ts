@@ -47,13 +47,20 @@ export function parseImpairments(text: string | undefined): Impairments | undefi
 /** A device whose received batches go to `receiver` (a TAP or TUN device). */
 export interface ReceivingDevice {
   readonly mtu: number;
+  /** With offloads the kernel hands over TCP super-frames of up to 64 KiB (see tap.ts). */
+  readonly offload?: boolean;
   receiver: ((frames: readonly Uint8Array[]) => void) | undefined;
 }
 
+/** The largest IP packet a device with offloads receives: a 64 KiB GSO super-frame. */
+const SUPER_FRAME_IP = 65535 + 40;
+
 /** Puts `impairments` between `device` and whatever receives its frames now. */
 export function impairReceive(env: Environment, device: ReceivingDevice, impairments: Impairments): void {
-  // The kernel never hands over more than the MTU, so the channel's MTU check never drops.
-  const channel = new Channel(env, forkRng(env.rng), device.mtu, impairments);
+  // The kernel hands over no more than the MTU, or a super-frame with offloads: the channel's MTU
+  // check must let both through (it is the sender's link, not this one, that bounds them).
+  const mtu = device.offload === true ? Math.max(device.mtu, SUPER_FRAME_IP) : device.mtu;
+  const channel = new Channel(env, forkRng(env.rng), mtu, impairments);
   channel.sink = device.receiver;
   // Received frames are views of the device's buffer, valid only during the call: copied.
   device.receiver = (frames) => channel.send(frames.map((f) => f.slice()));
