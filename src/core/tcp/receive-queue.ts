@@ -32,7 +32,14 @@ interface OooRange {
 
 /** The receive queue of one connection (see the module comment). */
 export class ReceiveQueue {
-  private next: Seq;
+  /** RCV.NXT, stored as int32 (a V8 small integer, not a boxed double), read back unsigned. */
+  private nextInt32 = 0;
+  private get next(): Seq {
+    return this.nextInt32 >>> 0;
+  }
+  private set next(value: Seq) {
+    this.nextInt32 = value | 0;
+  }
   /** Shared `NO_CHUNKS` while empty (an idle connection holds no array of its own). */
   private inOrder: Uint8Array[] = NO_CHUNKS;
   private inOrderHead = 0;

@@ -112,28 +112,92 @@ export class Tcb {
   path: TcpPath | undefined;
 
   // ---- send sequence variables (RFC 9293 3.3.1) ----
-  iss: Seq = 0;
-  sndUna: Seq = 0;
-  sndNxt: Seq = 0;
+  // The 32-bit sequence numbers and timestamps are stored as int32 and read back as unsigned:
+  // int32 values are V8 small integers, where uint32 ones above 2^31 would make each of these
+  // fields a boxed double in every connection (16 bytes apiece).
+
+  private _iss = 0;
+  get iss(): number {
+    return this._iss >>> 0;
+  }
+  set iss(value: number) {
+    this._iss = value | 0;
+  }
+  private _sndUna = 0;
+  get sndUna(): number {
+    return this._sndUna >>> 0;
+  }
+  set sndUna(value: number) {
+    this._sndUna = value | 0;
+  }
+  private _sndNxt = 0;
+  get sndNxt(): number {
+    return this._sndNxt >>> 0;
+  }
+  set sndNxt(value: number) {
+    this._sndNxt = value | 0;
+  }
   /** The highest sequence number sent (SND.NXT before a go-back-N rewind after a timeout). */
-  sndMax: Seq = 0;
+  private _sndMax = 0;
+  get sndMax(): number {
+    return this._sndMax >>> 0;
+  }
+  set sndMax(value: number) {
+    this._sndMax = value | 0;
+  }
   /** SND.WND, in bytes (scaled). */
   sndWnd = 0;
   /** The largest window the peer has offered (RFC 9293 3.8.6.2.1 Max(SND.WND); RFC 5961 5.2). */
   maxSndWnd = 0;
-  sndWl1: Seq = 0;
-  sndWl2: Seq = 0;
+  private _sndWl1 = 0;
+  get sndWl1(): number {
+    return this._sndWl1 >>> 0;
+  }
+  set sndWl1(value: number) {
+    this._sndWl1 = value | 0;
+  }
+  private _sndWl2 = 0;
+  get sndWl2(): number {
+    return this._sndWl2 >>> 0;
+  }
+  set sndWl2(value: number) {
+    this._sndWl2 = value | 0;
+  }
   /** Sequence number of the first byte of the send buffer. */
-  sndBufSeq: Seq = 0;
+  private _sndBufSeq = 0;
+  get sndBufSeq(): number {
+    return this._sndBufSeq >>> 0;
+  }
+  set sndBufSeq(value: number) {
+    this._sndBufSeq = value | 0;
+  }
   /** The user asked for a FIN after the queued data (CLOSE / shutdown). */
   finQueued = false;
 
   // ---- receive sequence variables ----
-  irs: Seq = 0;
+  private _irs = 0;
+  get irs(): number {
+    return this._irs >>> 0;
+  }
+  set irs(value: number) {
+    this._irs = value | 0;
+  }
   /** The right edge of the window last advertised (RCV.NXT + RCV.WND when it was sent). */
-  rcvAdv: Seq = 0;
+  private _rcvAdv = 0;
+  get rcvAdv(): number {
+    return this._rcvAdv >>> 0;
+  }
+  set rcvAdv(value: number) {
+    this._rcvAdv = value | 0;
+  }
   /** Last.ACK.sent of RFC 7323 4.3: the acknowledgment number of the last ACK sent. */
-  lastAckSent: Seq = 0;
+  private _lastAckSent = 0;
+  get lastAckSent(): number {
+    return this._lastAckSent >>> 0;
+  }
+  set lastAckSent(value: number) {
+    this._lastAckSent = value | 0;
+  }
 
   // ---- options (RFC 9293 3.7.1, RFC 7323, RFC 2018) ----
   /** Effective send MSS (data bytes per segment). */
@@ -147,10 +211,22 @@ export class Tcb {
   rcvWscale = 0;
   tsOk = false;
   /** TS.Recent and when it was recorded (RFC 7323 4.3, 5.5). */
-  tsRecent = 0;
+  private _tsRecent = 0;
+  get tsRecent(): number {
+    return this._tsRecent >>> 0;
+  }
+  set tsRecent(value: number) {
+    this._tsRecent = value | 0;
+  }
   tsRecentAge: Instant = 0;
   /** Added to our clock in TSval, random per connection (RFC 7323 5.4). */
-  tsOffset = 0;
+  private _tsOffset = 0;
+  get tsOffset(): number {
+    return this._tsOffset >>> 0;
+  }
+  set tsOffset(value: number) {
+    this._tsOffset = value | 0;
+  }
   sackOk = false;
 
   // ---- buffers ----
