@@ -24,7 +24,7 @@ import http from 'node:http';
 import '../api/install.ts';
 import type { ConnectOptions } from '../api/net/index.ts';
 import { DhcpClient } from '../apps/dhcp/client.ts';
-import type { DhcpLease } from '../apps/dhcp/client-state.ts';
+import { type DhcpLease, leaseDnsConfig } from '../apps/dhcp/client-state.ts';
 import { DhcpServer } from '../apps/dhcp/server.ts';
 import { DnsServer, rr } from '../apps/dns/server.ts';
 import { HttpGet } from '../apps/http/client.ts';
@@ -195,10 +195,7 @@ function dhcp(sim: Simulation, client: Host, log: (line: string) => void): DhcpL
 /** Gives the client's resolver the lease's DNS server and domain, as a DHCP client does. */
 function useLease(client: Host, lease: DhcpLease): void {
   // What a DHCP client on a command line does (src/cli/dhcp.ts): the lease is a source of servers.
-  client.stack.dns.resolver.setSource(`dhcp4:${client.iface.name}`, {
-    servers: lease.dnsServers.map(ipv4ToString),
-    search: lease.domainName !== undefined ? [lease.domainName] : [],
-  });
+  client.stack.dns.resolver.setSource(`dhcp4:${client.iface.name}`, leaseDnsConfig(lease));
 }
 
 /** Looks `name` up (A or AAAA) with the client's resolver; returns the first address's text. */

@@ -1,8 +1,8 @@
 /**
  * DHCP on the command line: `--dhcp` (an interface flag of every command) runs a client on every
- * TAP device given without `--ipv4`; the DNS servers and domain of a lease (RFC 2132 options 6 and
- * 15) go to the stack's resolver as the source `dhcp4:<device>` (servers given with `--dns` take
- * precedence). `ping`, `nc` and `fetch` wait for the leases before they start (`leased`). For `up`,
+ * TAP device given without `--ipv4`; the DNS servers and search domains of a lease (RFC 2132 options
+ * 6 and 15, or RFC 3397 option 119 before 15) go to the stack's resolver as the source
+ * `dhcp4:<device>` (servers given with `--dns` take precedence). `ping`, `nc` and `fetch` wait for the leases before they start (`leased`). For `up`,
  * `--dhcp-server START-END` serves that range on the TAP whose `--ipv4` subnet holds it (leases
  * kept in `--dhcp-leases FILE` when given). Lease changes are printed as events (`dhcp-lease`,
  * `dhcp-lease-lost`, `dhcp-state`); `stop` releases the leases and closes the server.
@@ -10,7 +10,7 @@
 
 import { DhcpClient } from '../apps/dhcp/client.ts';
 import type { DhcpClientState } from '../apps/dhcp/client-state.ts';
-import { describeLease } from '../apps/dhcp/client-state.ts';
+import { describeLease, leaseDnsConfig } from '../apps/dhcp/client-state.ts';
 import { DhcpServer } from '../apps/dhcp/server.ts';
 import { DhcpLeaseFile } from '../bindings/node/dhcp-lease-file.ts';
 import { SECOND } from '../core/time.ts';
@@ -122,10 +122,7 @@ export function startDhcp(session: Session, plan: DhcpPlan): DhcpRun {
         session.event('dhcp-state', { interface: iface.name, state }, () => `dhcp: ${iface.name} ${state}`),
       onLease: (lease) => {
         const d = describeLease(lease, stack.now());
-        stack.dns.resolver.setSource(source, {
-          servers: lease.dnsServers.map(ipv4ToString),
-          search: lease.domainName !== undefined ? [lease.domainName] : [],
-        });
+        stack.dns.resolver.setSource(source, leaseDnsConfig(lease));
         if (!leased) {
           leased = true;
           if (++leases === plan.clients.length) allBound();

@@ -16,6 +16,8 @@ import { type Duration, type Instant, SECOND } from '../../core/time.ts';
 import { type Ipv4Addr, ipv4ToString } from '../../wire/address.ts';
 import type { DhcpRepr } from '../../wire/dhcp.ts';
 import type { DhcpClasslessRoute } from '../../wire/dhcp-options.ts';
+import { canonicalName } from '../dns/cache.ts';
+import type { DnsSourceConfig } from '../dns/sources.ts';
 import { classfulPrefix, INFINITE_LEASE, maskPrefix } from './dhcp-common.ts';
 
 export type DhcpClientState =
@@ -41,6 +43,8 @@ export interface DhcpLease {
   classlessRoutes: DhcpClasslessRoute[] | undefined;
   dnsServers: Ipv4Addr[];
   domainName: string | undefined;
+  /** Option 119, the domain search list (RFC 3397). */
+  domainSearch: string[] | undefined;
   hostName: string | undefined;
   /** Option 26: noted for the caller (the link's MTU is the binding's to set). */
   mtu: number | undefined;
@@ -119,6 +123,7 @@ export function leaseFromAck(ack: DhcpRepr, serverId: Ipv4Addr, obtainedAt: Inst
     classlessRoutes: o.classlessRoutes,
     dnsServers: o.dnsServers ?? [],
     domainName: o.domainName,
+    domainSearch: o.domainSearch,
     hostName: o.hostName,
     mtu: o.interfaceMtu,
     leaseTime,
@@ -144,6 +149,20 @@ export function sameConfiguration(a: DhcpLease, b: DhcpLease): boolean {
   );
 }
 
+/**
+ * What a lease offers the resolver (`stack.dns.resolver.setSource`): its name servers, and as the
+ * search list the domain search option (119, RFC 3397) when the server sent one, else the domain
+ * name (option 15), as systemd-networkd prefers them. Names the resolver cannot take are left out:
+ * what a server sends never makes us throw.
+ */
+export function leaseDnsConfig(lease: DhcpLease): DnsSourceConfig {
+  const search = lease.domainSearch ?? (lease.domainName !== undefined ? [lease.domainName] : []);
+  return {
+    servers: lease.dnsServers.map(ipv4ToString),
+    search: search.filter((d) => (canonicalName(d) ?? '') !== ''),
+  };
+}
+
 /** A lease as JSON-able text fields (for `netstack up --json`). */
 export function describeLease(lease: DhcpLease, now: Instant) {
   const { expires } = leaseDeadlines(lease);
@@ -160,6 +179,7 @@ export function describeLease(lease: DhcpLease, now: Instant) {
       : {}),
     dnsServers: lease.dnsServers.map(ipv4ToString),
     ...(lease.domainName !== undefined ? { domainName: lease.domainName } : {}),
+    ...(lease.domainSearch !== undefined ? { domainSearch: lease.domainSearch } : {}),
     ...(lease.hostName !== undefined ? { hostName: lease.hostName } : {}),
     ...(lease.mtu !== undefined ? { mtu: lease.mtu } : {}),
     leaseTime: lease.leaseTime,

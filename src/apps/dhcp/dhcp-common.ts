@@ -71,6 +71,7 @@ export const REQUESTED_PARAMETERS = [
   DHCP_OPTION.dnsServers,
   DHCP_OPTION.hostName,
   DHCP_OPTION.domainName,
+  DHCP_OPTION.domainSearch,
   DHCP_OPTION.interfaceMtu,
   DHCP_OPTION.broadcastAddress,
   DHCP_OPTION.leaseTime,

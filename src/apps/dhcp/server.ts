@@ -75,6 +75,8 @@ export interface DhcpServerOptions {
   routers?: Ipv4Addr[];
   dnsServers?: Ipv4Addr[];
   domainName?: string;
+  /** Option 119, the domain search list (RFC 3397). */
+  domainSearch?: string[];
   /** Option 26. */
   mtu?: number;
   /** Option 121, sent to clients that ask for it (RFC 3442). */
@@ -389,6 +391,7 @@ export class DhcpServer {
       if (o.routers !== undefined && o.routers.length > 0) options.routers = o.routers;
       if (o.dnsServers !== undefined && o.dnsServers.length > 0) options.dnsServers = o.dnsServers;
       if (o.domainName !== undefined) options.domainName = o.domainName;
+      if (o.domainSearch !== undefined && o.domainSearch.length > 0) options.domainSearch = o.domainSearch;
       if (o.mtu !== undefined) options.interfaceMtu = o.mtu;
       // RFC 3442: only to clients that ask for it.
       if (
