@@ -62,6 +62,11 @@ describe('DHCPv4 domain search list (option 119) to the resolver, in simulation'
     assert.equal(t.lookup('www'), '10.0.0.80');
   });
 
+  test('the server refuses a search domain that does not encode (EINVAL) when made', () => {
+    for (const bad of ['a..b', '.', ''])
+      assert.throws(() => dhcpLan(5, { domainSearch: ['ok.test', bad] }), { code: 'EINVAL' });
+  });
+
   test('names the resolver cannot take are left out instead of throwing', () => {
     const lease = lan(4, { domainName: 'example.test' }).c.client.lease!;
     assert.deepEqual(leaseDnsConfig({ ...lease, domainName: 'bad..name' }).search, []);

@@ -44,6 +44,7 @@ import {
   type DhcpClasslessRoute,
   type DhcpOptions,
 } from '../../wire/dhcp-options.ts';
+import { nameToLabels } from '../../wire/dns-name.ts';
 import { AddressPool, type PoolReservation } from './address-pool.ts';
 import {
   chaddrToMac,
@@ -143,6 +144,11 @@ export class DhcpServer {
     }
     this.address = mine;
     this.leaseTime = options.leaseTime ?? DEFAULT_LEASE_TIME;
+    // Misuse shows now rather than when a reply is encoded (RFC 3397: names in DNS encoding).
+    const badSearch = options.domainSearch?.find((d) => (nameToLabels(d)?.length ?? 0) === 0);
+    if (badSearch !== undefined) {
+      throw Object.assign(new Error(`bad search domain ${badSearch}`), { code: 'EINVAL' });
+    }
     const reservations: PoolReservation[] = (options.reservations ?? []).map((r) => {
       if (!sameSubnet(mine, r.address) || r.address === mine.addr) {
         throw Object.assign(new Error(`reserved ${ipv4ToString(r.address)} is not a client address`), {
