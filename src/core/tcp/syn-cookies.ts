@@ -18,17 +18,30 @@ import { type FourTuple, fourTupleBytes } from './four-tuple.ts';
 import type { Seq } from './seq.ts';
 import { randomSipKey, type SipKey, sipHash24 } from './siphash.ts';
 
-/** The MSS values a cookie can carry (Linux's IPv4 `msstab`), smallest first. */
-export const SYN_COOKIE_MSS_TABLE: readonly number[] = [536, 1300, 1440, 1460];
+/**
+ * The MSS values a cookie can carry per family, smallest first (as Linux's `msstab` for IPv4 and
+ * IPv6): IPv6's start at 1220, its minimum MTU of 1280 (RFC 8200 5) less 60 bytes of headers, and
+ * reach 8940 for 9000-byte jumbo frames.
+ */
+export const SYN_COOKIE_MSS_TABLES: Readonly<Record<4 | 6, readonly number[]>> = {
+  4: [536, 1300, 1440, 1460],
+  6: [1220, 1420, 1440, 8940],
+};
+/** Entries of each table (the index takes 3 bits; both tables have 4). */
+const TABLE_SIZE = 4;
+
+function tableOf(tuple: FourTuple): readonly number[] {
+  return SYN_COOKIE_MSS_TABLES[typeof tuple.localAddress === 'number' ? 4 : 6];
+}
 /** The counter period: 64 s (RFC 4987 3.6: "t ... a slowly incrementing timestamp"). */
 export const SYN_COOKIE_PERIOD_MS = 64_000;
 const COUNTER_BITS = 5;
 const HASH_MASK = 0xff_ffff;
 
 /** The index of the largest table MSS not above `mss` (the smallest entry when all are above). */
-export function synCookieMssIndex(mss: number): number {
+export function synCookieMssIndex(mss: number, family: 4 | 6): number {
   let index = 0;
-  SYN_COOKIE_MSS_TABLE.forEach((m, i) => {
+  SYN_COOKIE_MSS_TABLES[family].forEach((m, i) => {
     if (m <= mss) index = i;
   });
   return index;
@@ -45,7 +58,7 @@ export class SynCookies {
 
   /** Our ISN for a SYN from `tuple` with ISN `clientIsn`, carrying MSS table entry `mssIndex`. */
   encode(tuple: FourTuple, clientIsn: Seq, mssIndex: number, now: number): Seq {
-    if (!(mssIndex >= 0 && mssIndex < SYN_COOKIE_MSS_TABLE.length && Number.isInteger(mssIndex))) {
+    if (!(mssIndex >= 0 && mssIndex < TABLE_SIZE && Number.isInteger(mssIndex))) {
       throw Object.assign(new Error(`bad MSS index ${mssIndex}`), { code: 'EINVAL' });
     }
     const counter = counterAt(now);
@@ -65,12 +78,11 @@ export class SynCookies {
   decode(tuple: FourTuple, cookie: Seq, clientIsn: Seq, now: number): number | undefined {
     const c = cookie >>> 0;
     const mssIndex = (c >>> 24) & 7;
-    if (mssIndex >= SYN_COOKIE_MSS_TABLE.length) return undefined;
+    if (mssIndex >= TABLE_SIZE) return undefined;
     const current = counterAt(now);
     for (const counter of [current, current - 1]) {
       if (counter < 0 || c >>> 27 !== counter % (1 << COUNTER_BITS)) continue;
-      if ((c & HASH_MASK) === this.hash(tuple, counter, clientIsn, mssIndex))
-        return SYN_COOKIE_MSS_TABLE[mssIndex];
+      if ((c & HASH_MASK) === this.hash(tuple, counter, clientIsn, mssIndex)) return tableOf(tuple)[mssIndex];
     }
     return undefined;
   }

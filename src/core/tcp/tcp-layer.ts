@@ -71,13 +71,7 @@ import { mssForMtu, pathFamily, replyScope, routeTcp, type TcpPath, transmit } f
 import { hasAck, hasRst, hasSyn, type Segment, segLen } from './segment.ts';
 import { seqAdd, seqGe, seqGt, seqLt } from './seq.ts';
 import { ESTABLISHED, SYN_SENT, synReceived } from './state.ts';
-import {
-  decodeCookieTsecr,
-  encodeCookieTsval,
-  SYN_COOKIE_MSS_TABLE,
-  SynCookies,
-  synCookieMssIndex,
-} from './syn-cookies.ts';
+import { decodeCookieTsecr, encodeCookieTsval, SynCookies, synCookieMssIndex } from './syn-cookies.ts';
 import { DEFAULT_MSS, DEFAULT_MSS_V6, MAX_RECEIVE_BUFFER, Tcb } from './tcb.ts';
 import { TcpSocket } from './tcp-socket.ts';
 import { TcpTimers } from './timers.ts';
@@ -678,7 +672,7 @@ export class TcpLayer implements Ipv4Protocol {
     const family = pathFamily(path);
     const ourMss = mssForMtu(family, path.mtu);
     const peerMss = Math.min(seg.options.mss ?? (family === 4 ? DEFAULT_MSS : DEFAULT_MSS_V6), ourMss);
-    const iss = this.cookies.encode(tuple, seg.seq, synCookieMssIndex(peerMss), this.stack.now());
+    const iss = this.cookies.encode(tuple, seg.seq, synCookieMssIndex(peerMss, family), this.stack.now());
     const opts: TcpOptions = { mss: ourMss };
     const ts = seg.options.timestamp;
     if (ts !== undefined) {
@@ -727,7 +721,7 @@ export class TcpLayer implements Ipv4Protocol {
     const iss = seqAdd(seg.ack, -1);
     const irs = seqAdd(seg.seq, -1);
     const mss = this.cookies.decode(tuple, iss, irs, this.stack.now());
-    if (mss === undefined || !SYN_COOKIE_MSS_TABLE.includes(mss)) return undefined;
+    if (mss === undefined) return undefined;
     if (!this.hasRoom()) return 'full';
     const path = this.replyRoute(seg, listener.device);
     if (path === undefined) return undefined;

@@ -5,7 +5,7 @@ import type { FourTuple } from '../../../src/core/tcp/four-tuple.ts';
 import {
   decodeCookieTsecr,
   encodeCookieTsval,
-  SYN_COOKIE_MSS_TABLE,
+  SYN_COOKIE_MSS_TABLES,
   SYN_COOKIE_PERIOD_MS,
   SynCookies,
   synCookieMssIndex,
@@ -21,23 +21,38 @@ const clientIsn = 0xdeadbeef;
 
 describe('SYN cookies (RFC 4987 3.6)', () => {
   test('MSS index: the largest table entry not above the offered MSS', () => {
-    assert.equal(synCookieMssIndex(1460), 3);
-    assert.equal(synCookieMssIndex(9000), 3);
-    assert.equal(synCookieMssIndex(1450), 2);
-    assert.equal(synCookieMssIndex(1300), 1);
-    assert.equal(synCookieMssIndex(536), 0);
-    assert.equal(synCookieMssIndex(100), 0);
+    assert.equal(synCookieMssIndex(1460, 4), 3);
+    assert.equal(synCookieMssIndex(9000, 4), 3);
+    assert.equal(synCookieMssIndex(1450, 4), 2);
+    assert.equal(synCookieMssIndex(1300, 4), 1);
+    assert.equal(synCookieMssIndex(536, 4), 0);
+    assert.equal(synCookieMssIndex(100, 4), 0);
+    // IPv6: the minimum MTU's MSS is the smallest entry; Ethernet's 1440; jumbo frames 8940.
+    assert.equal(synCookieMssIndex(1220, 6), 0);
+    assert.equal(synCookieMssIndex(1440, 6), 2);
+    assert.equal(synCookieMssIndex(8940, 6), 3);
+  });
+
+  test('an IPv6 cookie carries an IPv6 MSS (1220, not the 536 of IPv4)', () => {
+    const cookies = new SynCookies(new SeededRng(3));
+    const v6 = {
+      ...tuple,
+      localAddress: new Uint8Array(16).fill(1),
+      remoteAddress: new Uint8Array(16).fill(2),
+    };
+    const cookie = cookies.encode(v6, clientIsn, synCookieMssIndex(1220, 6), 5_000);
+    assert.equal(cookies.decode(v6, cookie, clientIsn, 5_000), 1220);
   });
 
   test('a valid cookie is accepted with its MSS, in its period and the next one', () => {
     const cookies = new SynCookies(new SeededRng(1));
-    for (let i = 0; i < SYN_COOKIE_MSS_TABLE.length; i++) {
+    for (let i = 0; i < SYN_COOKIE_MSS_TABLES[4].length; i++) {
       const now = 1_000_000 + i * 7;
       const cookie = cookies.encode(tuple, clientIsn, i, now);
-      assert.equal(cookies.decode(tuple, cookie, clientIsn, now), SYN_COOKIE_MSS_TABLE[i]);
+      assert.equal(cookies.decode(tuple, cookie, clientIsn, now), SYN_COOKIE_MSS_TABLES[4][i]);
       assert.equal(
         cookies.decode(tuple, cookie, clientIsn, now + SYN_COOKIE_PERIOD_MS),
-        SYN_COOKIE_MSS_TABLE[i],
+        SYN_COOKIE_MSS_TABLES[4][i],
       );
     }
   });
