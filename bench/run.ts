@@ -7,6 +7,8 @@
  *    connection setup included on both sides; each row the median of 3 runs after a warm-up
  *    run), with the ratio stack / loopback; and per second of CPU time the process used, a
  *    figure that a machine loaded by other jobs disturbs less.
+ * 4. UDP datagrams per second between two simulated stacks over a memory wire, 64 and 1472-byte
+ *    payloads, beside Node's dgram over 127.0.0.1 in the same run (bench/udp-mem.ts).
  * 2-4. Over TAP (bench/over-tap.ts, needs root and /dev/net/tun): TCP bulk, ping RTT, TCP_RR and
  *    UDP datagram rates of `netstack up` against the kernel, beside kernel to kernel over veth.
  * 5. Scale: 1,000, 10,000 and 100,000 concurrent connections (bench/scale.ts): heap per idle
@@ -23,6 +25,7 @@ import { bundleSize } from './bundle.ts';
 import { CHUNK, shares, simBulk, twoStacks } from './lib.ts';
 import { measureOverTap, printOverTap } from './over-tap.ts';
 import { loopbackAccepts, type ScaleResult, simScale } from './scale.ts';
+import { measureUdp, printUdp } from './udp-mem.ts';
 
 const args = process.argv.slice(2);
 const quick = args.includes('--quick');
@@ -264,6 +267,8 @@ function printScale({ runs, nodeAcceptsPerSecond }: Awaited<ReturnType<typeof me
 
 const rows = await measure();
 printBulk(rows);
+const udp = await measureUdp(quick);
+printUdp(udp);
 const scale = await measureScale();
 printScale(scale);
 const overTap = await measureOverTap(quick);
@@ -285,7 +290,7 @@ printTable(
 );
 if (gc === undefined) console.warn('(run with --expose-gc, as `npm run bench` does, for steadier figures)');
 if (jsonFile !== undefined) {
-  const report = { node: process.version, quick, rows, scale, overTap, bundle };
+  const report = { node: process.version, quick, rows, udp, scale, overTap, bundle };
   writeFileSync(jsonFile, `${JSON.stringify(report, null, 2)}\n`);
   console.log(`wrote ${jsonFile}`);
 }
