@@ -7,10 +7,10 @@
  *   3. ping RTT p50/p99 (`ping -A`: one request in flight; target p50 <= 40 us) and TCP
  *      request/response with 1-byte messages like netperf TCP_RR (bench/tap-peer.py; target
  *      >= 0.3x the kernel)
- *   4. UDP datagrams received per second with iperf3 -u -b 0, 64 and 1472-byte payloads, both
- *      directions (target >= 1,000,000/s with 64-byte payloads)
+ *   4. UDP datagrams received per second, 64 and 1472-byte payloads, both directions, the kernel's
+ *      end bench/udp-blast.c (target >= 1,000,000/s with 64-byte payloads)
  *
- * Needs root, /dev/net/tun, the TAP addon, ping, python3 and iperf3; without them every row says why
+ * Needs root, /dev/net/tun, the TAP addon, ping, python3, iperf3 and (for the UDP rows) gcc; without them every row says why
  * it was skipped. A missed target is a finding, not a failure.
  */
 import { loadavg } from 'node:os';
@@ -27,6 +27,7 @@ import {
   VETH_LOCAL,
   VETH_PEER,
 } from './tap-world.ts';
+import { buildUdpBlast, type UdpBlast } from './udp-blast.ts';
 
 export interface TapRow {
   readonly item: number;
@@ -61,7 +62,8 @@ interface Settings {
   readonly pings: number;
 }
 
-export async function measureOverTap(quick: boolean): Promise<TapResult> {
+/** The over-TAP rows (`udpOnly`: item 4's alone, as `node --import tsx bench/over-tap.ts --udp`). */
+export async function measureOverTap(quick: boolean, udpOnly = false): Promise<TapResult> {
   const before = loadavg()[0]!;
   const skip = tapSkipReason(TOOLS);
   if (skip !== undefined) {
@@ -77,6 +79,7 @@ export async function measureOverTap(quick: boolean): Promise<TapResult> {
   try {
     await world.server(world.peer, 'iperf3', ['-s', '-B', VETH_PEER, '-p', String(IPERF_PORT)], IPERF_PORT);
     await world.server(world.peer, 'python3', [PEER_SCRIPT, 'echo-server', VETH_PEER, '7'], 7);
+    if (udpOnly) return { rows: await udpRate(world, settings), load: { before, after: loadavg()[0]! } };
     const rows = [
       ...(await tcpBulk(world, settings, iperfService)),
       ...(await pingRtt(world, settings)),
@@ -232,7 +235,7 @@ async function tcpRr(world: TapWorld, s: Settings): Promise<TapRow> {
   );
 }
 
-/** A sink (bench/tap-peer.py or bench/tap-udp.ts) that reports once no datagram came for a second. */
+/** A sink (bench/udp-blast.c or bench/tap-udp.ts) that reports once no datagram came for a second. */
 async function udpSink(
   world: TapWorld,
   ns: string,
@@ -250,20 +253,35 @@ async function udpSink(
   );
   return async () => {
     await p.exited;
-    const r = JSON.parse(p.stdout.trim().split('\n').at(-1)!) as { received: number; seconds: number };
-    return r.seconds > 0 ? (r.received - 1) / r.seconds : 0;
+    const r = JSON.parse(p.stdout.trim().split('\n').at(-1)!) as { timed: number; seconds: number };
+    return r.seconds > 0 ? r.timed / r.seconds : 0;
   };
 }
 
 /**
  * Datagrams received per second, SIZE-byte payloads sent as fast as the sender can: the kernel's
- * sender is bench/tap-peer.py (a socket in a loop), the stack's is bench/tap-udp.ts; the receiver
- * counts what reached its application. The kernel's own run uses the same Python sender and sink
- * over veth, so the ratio compares the stacks, not the tools.
+ * end is bench/udp-blast.c (built here with gcc; batches of 64 by sendmmsg / recvmmsg), the
+ * stack's is bench/tap-udp.ts; the receiver counts what reached its application. The kernel's own
+ * run uses the same udp-blast sender and sink over veth, so the ratio compares the stacks, not the
+ * tools. Without gcc the rows say so.
  */
 async function udpRate(world: TapWorld, s: Settings): Promise<TapRow[]> {
+  let blast: UdpBlast;
+  try {
+    blast = buildUdpBlast();
+  } catch (e) {
+    return skippedRows((e as Error).message).filter((r) => r.item === 4);
+  }
+  try {
+    return await udpRows(world, s, blast.path);
+  } finally {
+    blast.remove();
+  }
+}
+
+async function udpRows(world: TapWorld, s: Settings, blast: string): Promise<TapRow[]> {
   const rows: TapRow[] = [];
-  const py = (...args: Array<string | number>) => [PEER_SCRIPT, ...args.map(String)];
+  const kernel = (...args: Array<string | number>) => args.map(String);
   const stackArgs = (...args: Array<string | number>) => [
     '--import',
     'tsx',
@@ -285,35 +303,23 @@ async function udpRate(world: TapWorld, s: Settings): Promise<TapRow[]> {
       stackArgs('sink', UDP_PORT),
       'stderr',
     );
-    await send(world.local, 'python3', py('udp-send', STACK_UDP, UDP_PORT, size, s.seconds));
+    await send(world.local, blast, kernel('send', STACK_UDP, UDP_PORT, size, s.seconds));
     const toStack = await intoStack();
-    const intoPeer = await udpSink(
-      world,
-      world.peer,
-      'python3',
-      py('udp-sink', VETH_PEER, UDP_PORT),
-      'stdout',
-    );
-    await send(world.local, 'python3', py('udp-send', VETH_PEER, UDP_PORT, size, s.seconds));
+    const intoPeer = await udpSink(world, world.peer, blast, kernel('sink', VETH_PEER, UDP_PORT), 'stdout');
+    await send(world.local, blast, kernel('send', VETH_PEER, UDP_PORT, size, s.seconds));
     const toPeer = await intoPeer();
     // netstack -> kernel, and the reference the other way over veth
     const fromStack = await udpSink(
       world,
       world.local,
-      'python3',
-      py('udp-sink', KERNEL_UDP, UDP_PORT),
+      blast,
+      kernel('sink', KERNEL_UDP, UDP_PORT),
       'stdout',
     );
     await send(world.local, process.execPath, stackArgs('send', KERNEL_UDP, UDP_PORT, size, s.seconds));
     const stackSent = await fromStack();
-    const fromPeer = await udpSink(
-      world,
-      world.local,
-      'python3',
-      py('udp-sink', VETH_LOCAL, UDP_PORT),
-      'stdout',
-    );
-    await send(world.peer, 'python3', py('udp-send', VETH_LOCAL, UDP_PORT, size, s.seconds));
+    const fromPeer = await udpSink(world, world.local, blast, kernel('sink', VETH_LOCAL, UDP_PORT), 'stdout');
+    await send(world.peer, blast, kernel('send', VETH_LOCAL, UDP_PORT, size, s.seconds));
     const peerSent = await fromPeer();
     const target = size === 64 ? '>= 1,000,000/s' : null;
     const met = size === 64 ? (v: number) => v >= 1e6 : null;
@@ -362,4 +368,8 @@ export function printOverTap(result: TapResult): void {
   console.log(
     `load average (1 min): ${result.load.before.toFixed(2)} before, ${result.load.after.toFixed(2)} after`,
   );
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  printOverTap(await measureOverTap(process.argv.includes('--quick'), process.argv.includes('--udp')));
 }

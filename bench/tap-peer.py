@@ -9,11 +9,8 @@
   tap-peer.py tcp-send HOST PORT SECONDS  TCP bulk to a discard server, then FIN and wait for its
                                           close; prints {"bytes": N, "seconds": S}
   tap-peer.py tcp-recv HOST PORT SECONDS  TCP bulk from a chargen server; prints {"bytes": N, "seconds": S}
-  tap-peer.py udp-send HOST PORT SIZE SECONDS
-                                          sends SIZE-byte datagrams as fast as the socket takes them;
-                                          prints {"sent": N, "seconds": S}
-  tap-peer.py udp-sink ADDR PORT          counts datagrams from the first to the last, stops once
-                                          none came for a second; prints {"received": N, "seconds": S}
+
+The UDP rows' kernel end is bench/udp-blast.c (sendmmsg / recvmmsg batches: Python capped them).
 """
 import json
 import socket
@@ -97,48 +94,6 @@ def tcp_recv(host: str, port: int, seconds: float) -> None:
     s.close()
 
 
-def udp_send(host: str, port: int, size: int, seconds: float) -> None:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.connect((host, port))
-    send = s.send
-    data = bytes(size)
-    n = 0
-    t0 = time.perf_counter()
-    deadline = t0 + seconds
-    while True:
-        for _ in range(64):
-            try:
-                send(data)
-                n += 1
-            except OSError:
-                # ENOBUFS, or ECONNREFUSED from an ICMP error: the datagram was not sent.
-                pass
-        if time.perf_counter() >= deadline:
-            break
-    print(json.dumps({"sent": n, "seconds": time.perf_counter() - t0}), flush=True)
-
-
-def udp_sink(addr: str, port: int) -> None:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    s.bind((addr, port))
-    print("ready", flush=True)
-    buf = bytearray(65536)
-    recv_into = s.recv_into
-    recv_into(buf)
-    n = 1
-    first = last = time.perf_counter()
-    s.settimeout(1.0)
-    try:
-        while True:
-            recv_into(buf)
-            n += 1
-            last = time.perf_counter()
-    except socket.timeout:
-        pass
-    print(json.dumps({"received": n, "seconds": last - first}), flush=True)
-
-
 def main() -> None:
     command, args = sys.argv[1], sys.argv[2:]
     if command == "rr":
@@ -149,10 +104,6 @@ def main() -> None:
         tcp_send(args[0], int(args[1]), float(args[2]))
     elif command == "tcp-recv":
         tcp_recv(args[0], int(args[1]), float(args[2]))
-    elif command == "udp-send":
-        udp_send(args[0], int(args[1]), int(args[2]), float(args[3]))
-    elif command == "udp-sink":
-        udp_sink(args[0], int(args[1]))
     else:
         raise SystemExit(f"unknown command {command}")
 

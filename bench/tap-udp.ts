@@ -2,14 +2,14 @@
  * The stack's end of the over-TAP UDP rows (bench/over-tap.ts): the Session `netstack up` runs
  * (src/cli/interface-options.ts: the stack on Node's clock, a TAP through the addon) used as a
  * datagram source or sink, since `up`'s services neither send a stream of datagrams nor report a
- * receive rate. Prints one JSON line, the same as bench/tap-peer.py's udp-send and udp-sink:
+ * receive rate. Prints one JSON line, the same as bench/udp-blast.c's send and sink:
  *
  *   tap-udp.ts [interface options] send HOST PORT SIZE SECONDS   {"sent": N, "seconds": S}
- *   tap-udp.ts [interface options] sink PORT                    {"received": N, "seconds": S}
+ *   tap-udp.ts [interface options] sink PORT    {"received": N, "timed": T, "seconds": S}
  *
  * The sender writes bursts of 64 datagrams and yields to the event loop between bursts (ARP and
- * what else the TAP brings must be read); the sink prints `ready`, counts from the first datagram
- * to the last and stops once none came for a second.
+ * what else the TAP brings must be read); the sink prints `ready`, counts from the first wake-up
+ * to the last (T: the datagrams after the first wake-up) and stops once none came for a second.
  */
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { parseArgs } from '../src/cli/args.ts';
@@ -51,12 +51,17 @@ if (mode === 'send') {
 } else if (mode === 'sink') {
   stack.run(() => socket.bind(Number(rest[0])));
   let received = 0;
+  // The datagrams of the first wake-up came before the clock started: not timed.
+  let untimed = 0;
   let first = 0;
   let last = 0;
   socket.onReadable = () => {
     for (let d = socket.recv(); d; d = socket.recv()) received++;
     last = performance.now();
-    if (first === 0) first = last;
+    if (first === 0) {
+      first = last;
+      untimed = received;
+    }
   };
   session.ready();
   await new Promise<void>((resolve) => {
@@ -67,7 +72,7 @@ if (mode === 'send') {
       }
     }, 100);
   });
-  console.log(JSON.stringify({ received, seconds: (last - first) / 1000 }));
+  console.log(JSON.stringify({ received, timed: received - untimed, seconds: (last - first) / 1000 }));
 } else {
   throw new Error(`unknown mode ${mode}: send or sink`);
 }
