@@ -234,7 +234,9 @@ export class VirtualSwitch {
     const toSwitch = new Channel(env, this.network.forkRng(), mtu, impairments);
     const fromSwitch = new Channel(env, this.network.forkRng(), mtu, impairments);
     const mac = options.mac ?? this.network.allocateMac();
-    const capabilities = { noChecksums: this.noChecksums, keepableFrames: true };
+    const capabilities = this.noChecksums
+      ? { noChecksums: true, keepableFrames: true }
+      : { keepableFrames: true };
     const iface = stack.addInterface(name, new ChannelEndpoint(mtu, mac, capabilities, toSwitch));
     const port = new SwitchPort(this, this.portList.length, iface, toSwitch, fromSwitch);
     toSwitch.sink = (frames) => this.receive(port, frames);

@@ -82,7 +82,9 @@ export class VirtualWire {
         ? [this.channels['a-to-b'], this.channels['b-to-a']]
         : [this.channels['b-to-a'], this.channels['a-to-b']];
     const mac = options.mac ?? this.network.allocateMac();
-    const capabilities = { noChecksums: this.noChecksums, keepableFrames: true };
+    const capabilities = this.noChecksums
+      ? { noChecksums: true, keepableFrames: true }
+      : { keepableFrames: true };
     const iface = stack.addInterface(name, new ChannelEndpoint(this.mtu, mac, capabilities, outbound));
     inbound.sink = (frames) => iface.receive(frames);
     this.ends.push(iface);
