@@ -152,6 +152,8 @@ function remove<T>(list: T[], item: T): void {
 /** `up --advertise`: which prefix each device advertises. */
 export interface Ipv6RouterPlan {
   advertise: Array<{ device: number; prefix: Ipv6Addr; prefixLen: number }>;
+  /** Devices whose advertisements set M (RFC 4861 4.2): a DHCPv6 server gives addresses there. */
+  managed?: readonly number[];
 }
 
 /** Checks `--advertise` against the devices' `--ipv6` addresses. */
@@ -211,7 +213,9 @@ export async function startIpv6(
     byDevice.set(device, [...(byDevice.get(device) ?? []), { prefix, prefixLength: prefixLen }]);
   const advertisers = stack.run(() => {
     if (forward) ip.forwarding = true;
-    return [...byDevice].map(([device, prefixes]) => ip.advertise(ifaces[device]!, { prefixes }));
+    return [...byDevice].map(([device, prefixes]) =>
+      ip.advertise(ifaces[device]!, { prefixes, managed: plan.managed?.includes(device) ?? false }),
+    );
   });
   await ipv6Settled(stack, ifaces);
   const advertising = plan.advertise.map((a) => ({

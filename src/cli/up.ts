@@ -55,7 +55,12 @@ export async function runUp(argv: string[]): Promise<number> {
     const dns = dnsChangeReporter(session);
     const stopRaDns = session.stack.run(() => feedRaDns(session.stack, ifaces, dns.changed));
     const dhcp6 = startDhcp6(session, dhcp6Plan, dns.changed);
-    const ipv6 = await Promise.race([startIpv6(session.stack, ifaces, ipv6Plan, forward), session.failed]);
+    // RFC 4861 4.2: advertisements say M where our DHCPv6 server hands out addresses.
+    const managed = dhcp6Plan.server !== undefined ? [dhcp6Plan.server.device] : [];
+    const ipv6 = await Promise.race([
+      startIpv6(session.stack, ifaces, { ...ipv6Plan, managed }, forward),
+      session.failed,
+    ]);
     session.ready(
       {
         services: services.map(({ name, transport, port }) => ({ name, transport, port })),

@@ -2,14 +2,18 @@
  * A small DHCPv6 server (RFC 8415 18.3) for one link, enough for simulations and small networks:
  * stateless answers (DNS servers and domain list, RFC 3646) to Information-request, and, with a
  * pool, one address per client DUID for IA_NA (Solicit/Advertise, Rapid Commit, Request, Renew,
- * Rebind, Release). Bounded by the pool: a client past it gets NoAddrsAvail.
+ * Rebind, Release). A binding lasts the valid lifetime it was last given for (RFC 8415 18.3.4:
+ * Renew and Rebind extend it); past that its address goes to the next client that needs one.
+ * Bounded by the pool: a client past it gets NoAddrsAvail.
  */
 import type { NetworkInterface } from '../../core/device/interface.ts';
 import type { Stack } from '../../core/stack.ts';
+import { type Instant, SECOND } from '../../core/time.ts';
 import type { UdpDatagram, UdpSocket } from '../../core/udp/udp-socket.ts';
 import type { Ipv6Addr } from '../../wire/address.ts';
 import {
   DHCPV6_CLIENT_PORT,
+  DHCPV6_INFINITY,
   DHCPV6_MSG,
   DHCPV6_SERVER_PORT,
   DHCPV6_STATUS,
@@ -53,8 +57,8 @@ export class Dhcpv6Server {
   /** False to ignore every message (for tests of a server that went away). */
   answering = true;
   readonly duid: Uint8Array;
-  /** Bindings: client DUID (hex) -> pool index. */
-  private readonly leases = new Map<string, number>();
+  /** Bindings: client DUID (hex) -> pool index, and when the valid lifetime given ends. */
+  private readonly leases = new Map<string, { index: number; expires: Instant }>();
   private readonly socket: UdpSocket<Ipv6Addr>;
   private readonly drops;
 
@@ -73,10 +77,10 @@ export class Dhcpv6Server {
     this.socket.close();
   }
 
-  /** The address leased to a client DUID. */
+  /** The address leased to a client DUID, while its valid lifetime lasts. */
   leaseOf(duid: Uint8Array): Ipv6Addr | undefined {
-    const i = this.leases.get(toHex(duid));
-    return i === undefined ? undefined : this.address(i);
+    const lease = this.leases.get(toHex(duid));
+    return lease === undefined || lease.expires <= this.stack.now() ? undefined : this.address(lease.index);
   }
 
   private receive(d: UdpDatagram<Ipv6Addr>): void {
@@ -157,7 +161,8 @@ export class Dhcpv6Server {
     ia: Extract<Dhcpv6Option, { kind: 'ia-na' }> | undefined,
   ): Dhcpv6Option[] {
     if (ia === undefined) return [];
-    const index = this.allocate(client);
+    const valid = this.options.validLifetime ?? 7200;
+    const index = this.allocate(client, valid);
     if (index === undefined) {
       const status = {
         kind: 'status-code',
@@ -167,7 +172,6 @@ export class Dhcpv6Server {
       return [{ kind: 'ia-na', iaid: ia.iaid, t1: 0, t2: 0, options: [status] }];
     }
     const preferred = this.options.preferredLifetime ?? 3600;
-    const valid = this.options.validLifetime ?? 7200;
     return [
       {
         kind: 'ia-na',
@@ -187,17 +191,27 @@ export class Dhcpv6Server {
     ];
   }
 
-  private allocate(client: Uint8Array): number | undefined {
+  /**
+   * The client's pool index, its binding (re)made to last `valid` seconds from now; bindings whose
+   * valid lifetime is over are let go first, so their addresses can serve again.
+   */
+  private allocate(client: Uint8Array, valid: number): number | undefined {
     const pool = this.options.pool;
     if (pool === undefined) return undefined;
+    const now = this.stack.now();
+    for (const [k, lease] of this.leases) if (lease.expires <= now) this.leases.delete(k);
+    const expires = valid === DHCPV6_INFINITY ? Number.POSITIVE_INFINITY : now + valid * SECOND;
     const key = toHex(client);
     const known = this.leases.get(key);
-    if (known !== undefined) return known;
-    const taken = new Set(this.leases.values());
-    for (let i = 0; i < pool.size; i++) {
-      if (!taken.has(i)) {
-        this.leases.set(key, i);
-        return i;
+    if (known !== undefined) {
+      known.expires = expires;
+      return known.index;
+    }
+    const taken = new Set(Array.from(this.leases.values(), (l) => l.index));
+    for (let index = 0; index < pool.size; index++) {
+      if (!taken.has(index)) {
+        this.leases.set(key, { index, expires });
+        return index;
       }
     }
     return undefined;
