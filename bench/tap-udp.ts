@@ -7,7 +7,7 @@
  *   tap-udp.ts [interface options] send HOST PORT SIZE SECONDS   {"sent": N, "seconds": S}
  *   tap-udp.ts [interface options] sink PORT    {"received": N, "timed": T, "seconds": S}
  *
- * The sender writes bursts of 64 datagrams and yields to the event loop between bursts (ARP and
+ * The sender writes bursts of 64 datagrams in one stack entry (one transmitted batch) and yields to the event loop between bursts (ARP and
  * what else the TAP brings must be read); the sink prints `ready`, counts from the first wake-up
  * to the last (T: the datagrams after the first wake-up) and stops once none came for a second.
  */
@@ -42,7 +42,10 @@ if (mode === 'send') {
   const t0 = performance.now();
   const end = t0 + seconds * 1000;
   while (performance.now() < end) {
-    for (let i = 0; i < BURST; i++) socket.send(data, host, port);
+    // One stack entry per burst: its frames leave in one transmitted batch (one call into the addon).
+    stack.run(() => {
+      for (let i = 0; i < BURST; i++) socket.send(data, host, port);
+    });
     sent += BURST;
     await yieldToLoop();
   }
