@@ -49,21 +49,24 @@ export function routeUdp(
   src: Ipv4Addr | Ipv6Addr | undefined,
   iface: NetworkInterface | undefined,
 ): UdpRoute {
-  const where = iface !== undefined ? { iface } : {};
+  // One options object, absent fields undefined: this runs once per datagram sent.
+  const options = { iface, src: src as never };
   if (typeof dst === 'number') {
-    const path = stack.ipv4.route(dst, { ...where, ...(src !== undefined ? { src: src as Ipv4Addr } : {}) });
+    const path = stack.ipv4.route(dst, options);
     if (typeof path === 'string') throw errno(path, `no route to ${ipToString(dst)}`);
     return { family: 4, path, dst };
   }
   const ip = stack.ipv6;
   if (ip === undefined) throw errno('EAFNOSUPPORT', 'the stack has no IPv6');
-  const path = ip.route(dst, { ...where, ...(src !== undefined ? { src: src as Ipv6Addr } : {}) });
+  const path = ip.route(dst, options);
   if (typeof path === 'string') {
     const why = path === 'EINVAL' ? ': a link-local destination needs an interface (scope id)' : '';
     throw errno(path, `no route to ${ipToString(dst)}${why}`);
   }
   return { family: 6, path, dst };
 }
+
+const NO_CHECKSUM = { kind: 'none' } as const;
 
 /**
  * Sends `data` along `route`: the UDP header with its checksum (mandatory over IPv6, RFC 8200
@@ -75,24 +78,25 @@ export function sendUdp(stack: Stack, route: UdpRoute, data: Uint8Array, s: UdpS
   let error: string | undefined;
   if (route.family === 4) {
     const { path, dst } = route;
-    emitUdp(pb, s.srcPort, s.dstPort, noChecksums ? { kind: 'none' } : { kind: 'v4', src: path.src, dst });
+    emitUdp(pb, s.srcPort, s.dstPort, noChecksums ? NO_CHECKSUM : { kind: 'v4', src: path.src, dst });
     const multicast = ipv4IsMulticast(dst);
     // RFC 1122 4.1.4: UDP passes TTL and TOS through to IP; UDP datagrams may fragment (no DF).
+    // (An undefined TTL is the layer's default.)
     error = stack.ipv4.send(
       path,
       {
         dst,
         protocol: IP_PROTOCOL_UDP,
         tos: s.tos,
-        ...(multicast ? { ttl: s.multicastTtl, multicastLoop: s.multicastLoop } : {}),
-        ...(!multicast && s.ttl !== undefined ? { ttl: s.ttl } : {}),
+        ttl: multicast ? s.multicastTtl : s.ttl,
+        multicastLoop: multicast && s.multicastLoop,
       },
       pb,
     );
   } else {
     const { path, dst } = route;
     const ip = stack.ipv6!;
-    emitUdp(pb, s.srcPort, s.dstPort, noChecksums ? { kind: 'none' } : { kind: 'v6', src: path.src, dst });
+    emitUdp(pb, s.srcPort, s.dstPort, noChecksums ? NO_CHECKSUM : { kind: 'v6', src: path.src, dst });
     const multicast = ipv6IsMulticast(dst);
     error = ip.send(
       path,
@@ -102,8 +106,8 @@ export function sendUdp(stack: Stack, route: UdpRoute, data: Uint8Array, s: UdpS
         trafficClass: s.tos,
         // RFC 6437 3: one label per flow, the 5-tuple hashed under a secret key.
         flowLabel: ip.flowLabel(path.src, dst, IP_PROTOCOL_UDP, s.srcPort, s.dstPort),
-        ...(multicast ? { hopLimit: s.multicastTtl, multicastLoop: s.multicastLoop } : {}),
-        ...(!multicast && s.ttl !== undefined ? { hopLimit: s.ttl } : {}),
+        hopLimit: multicast ? s.multicastTtl : s.ttl,
+        multicastLoop: multicast && s.multicastLoop,
       },
       pb,
     );

@@ -36,7 +36,14 @@ import {
 } from '../ip-address.ts';
 import type { PortBinding } from './port-table.ts';
 import type { UdpLayer } from './udp-layer.ts';
-import { MAX_UDP_PAYLOAD, MAX_UDP6_PAYLOAD, routeUdp, sendUdp, type UdpRoute } from './udp-output.ts';
+import {
+  MAX_UDP_PAYLOAD,
+  MAX_UDP6_PAYLOAD,
+  routeUdp,
+  sendUdp,
+  type UdpRoute,
+  type UdpSendSettings,
+} from './udp-output.ts';
 
 export { MAX_UDP_PAYLOAD, MAX_UDP6_PAYLOAD } from './udp-output.ts';
 
@@ -103,10 +110,15 @@ export class UdpSocket<A extends IpAddr = Ipv4Addr> implements PortBinding {
   private rcvbuf = DEFAULT_SOCKET_BUFFER;
   private sndbuf = DEFAULT_SOCKET_BUFFER;
   private broadcast = false;
-  private ttl: number | undefined;
-  private tos = 0;
-  private multicastTtl = 1;
-  private multicastLoop = true;
+  /** IP_TTL, IP_TOS, IP_MULTICAST_TTL, IP_MULTICAST_LOOP and the ports, handed to `sendUdp` as is (no object per datagram). */
+  private readonly settings: UdpSendSettings = {
+    srcPort: 0,
+    dstPort: 0,
+    ttl: undefined,
+    tos: 0,
+    multicastTtl: 1,
+    multicastLoop: true,
+  };
   private multicastIf: NetworkInterface | undefined;
   /** The interface of a connected link-local peer (its scope id). */
   private remoteScope: NetworkInterface | undefined;
@@ -235,14 +247,10 @@ export class UdpSocket<A extends IpAddr = Ipv4Addr> implements PortBinding {
     stack.run(() => {
       if (this.localPort === 0) this.claim(this.localAddress, 0);
       const route = this.route(dst, dstScope);
-      sendUdp(stack, route, data, {
-        srcPort: this.localPort,
-        dstPort,
-        ttl: this.ttl,
-        tos: this.tos,
-        multicastTtl: this.multicastTtl,
-        multicastLoop: this.multicastLoop,
-      });
+      const settings = this.settings;
+      settings.srcPort = this.localPort;
+      settings.dstPort = dstPort;
+      sendUdp(stack, route, data, settings);
       this.layer.txDatagrams.value++;
     });
   }
@@ -357,25 +365,25 @@ export class UdpSocket<A extends IpAddr = Ipv4Addr> implements PortBinding {
   /** IP_TTL, and IPV6_UNICAST_HOPS on IPv6 sockets (1..255). */
   setTtl(ttl: number): void {
     this.checkOpen();
-    this.ttl = checkByte(ttl, 1, 'TTL');
+    this.settings.ttl = checkByte(ttl, 1, 'TTL');
   }
 
   /** IP_TOS, and IPV6_TCLASS on IPv6 sockets. */
   setTos(tos: number): void {
     this.checkOpen();
-    this.tos = checkByte(tos, 0, 'TOS');
+    this.settings.tos = checkByte(tos, 0, 'TOS');
   }
 
   /** IP_MULTICAST_TTL / IPV6_MULTICAST_HOPS (0..255, default 1: the local network only). */
   setMulticastTtl(ttl: number): void {
     this.checkOpen();
-    this.multicastTtl = checkByte(ttl, 0, 'multicast TTL');
+    this.settings.multicastTtl = checkByte(ttl, 0, 'multicast TTL');
   }
 
   /** IP_MULTICAST_LOOP / IPV6_MULTICAST_LOOP: deliver our own multicast to this host's sockets too (default on). */
   setMulticastLoopback(on: boolean): void {
     this.checkOpen();
-    this.multicastLoop = on;
+    this.settings.multicastLoop = on;
   }
 
   /** IP_MULTICAST_IF / IPV6_MULTICAST_IF: the interface multicast leaves from (undefined: the route's). */
