@@ -181,7 +181,7 @@ export class UdpLayer implements Ipv4Protocol {
       this.noPort.value++;
       return false;
     }
-    this.queue(s, e, udp, ttl);
+    this.queue(s, e, udp, ttl, e.iface!.link.capabilities?.keepableFrames === true);
     return true;
   }
 
@@ -189,7 +189,8 @@ export class UdpLayer implements Ipv4Protocol {
   private deliverAll(e: Endpoints, udp: UdpView, ttl: number): void {
     const all = this.table.matchAll(e);
     if (all.length === 0) this.ignoredMulti.value++;
-    for (const s of all) this.queue(s, e, udp, ttl);
+    // Each socket gets a copy: one could change what another reads.
+    for (const s of all) this.queue(s, e, udp, ttl, false);
   }
 
   /** An ICMP error about one of our datagrams: the socket that sent it is found as a reply would be. */
@@ -227,8 +228,8 @@ export class UdpLayer implements Ipv4Protocol {
     if (s?.icmpError(code, what, mtu)) this.later(s);
   }
 
-  private queue(s: UdpSocket<IpAddr>, e: Endpoints, udp: UdpView, ttl: number): void {
-    if (!s.enqueue(udp, e.src, e.dst, e.iface!, ttl)) {
+  private queue(s: UdpSocket<IpAddr>, e: Endpoints, udp: UdpView, ttl: number, keepable: boolean): void {
+    if (!s.enqueue(udp, e.src, e.dst, e.iface!, ttl, keepable)) {
       this.drops.drop('rcvbuf-full');
       return;
     }

@@ -34,6 +34,7 @@ import {
   isV4Mapped,
   v4Unmapped,
 } from '../ip-address.ts';
+import { KEEP_MIN_BYTES } from '../tcp/receive-queue.ts';
 import type { PortBinding } from './port-table.ts';
 import type { UdpLayer } from './udp-layer.ts';
 import {
@@ -68,7 +69,11 @@ export interface UdpBindOptions {
 
 /** A received datagram, its addresses in the socket's family. */
 export interface UdpDatagram<A extends IpAddr = Ipv4Addr> {
-  /** The payload, an owned copy. */
+  /**
+   * The payload: a copy, or on a link that leaves its frames alone (`keepableFrames`) a view of
+   * the frame when it is at least KEEP_MIN_BYTES long and went to this socket alone. Either way
+   * the stack never touches these bytes again.
+   */
   data: Uint8Array;
   /** The sender's address (IPv4-mapped on an IPv6 socket when it came over IPv4) and port. */
   address: A;
@@ -320,9 +325,17 @@ export class UdpSocket<A extends IpAddr = Ipv4Addr> implements PortBinding {
 
   /**
    * Queues a received datagram (called by the layer) whose addresses are of the packet's family;
-   * they are given in the socket's. False when the queue is full.
+   * they are given in the socket's. `keepable`: the frame may be kept (see `UdpDatagram.data`).
+   * False when the queue is full.
    */
-  enqueue(udp: UdpView, src: IpAddr, dst: IpAddr, iface: NetworkInterface, ttl: number): boolean {
+  enqueue(
+    udp: UdpView,
+    src: IpAddr,
+    dst: IpAddr,
+    iface: NetworkInterface,
+    ttl: number,
+    keepable: boolean,
+  ): boolean {
     const payload = udp.payload;
     const cost = payload.length + DATAGRAM_OVERHEAD;
     if (this.queuedCost + cost > this.rcvbuf) {
@@ -331,7 +344,8 @@ export class UdpSocket<A extends IpAddr = Ipv4Addr> implements PortBinding {
     }
     this.queuedCost += cost;
     this.queue.push({
-      data: payload.slice(),
+      // Small payloads are copied even so: a few bytes held unread would pin a frame's 64 KiB slab.
+      data: keepable && payload.length >= KEEP_MIN_BYTES ? payload : payload.slice(),
       address: ipForFamily(src, this.family) as A,
       port: udp.srcPort,
       iface,
