@@ -106,9 +106,15 @@ export function hostileWorld(seed: number) {
 
   // Every frame sent on any link: the raw material of mutations.
   const sent: Uint8Array[] = [];
+  // The latest frames the router sent to a (current sequence numbers for forged segments).
+  const recent: Uint8Array[] = [];
   for (const i of [ia, r1, r2, ib]) {
     i.addObserver((dir, f) => {
       if (dir === 'tx' && sent.length < 4000) sent.push(f.slice());
+      if (dir === 'tx' && i === r1) {
+        recent.push(f.slice());
+        if (recent.length > 256) recent.shift();
+      }
     });
   }
 
@@ -207,6 +213,7 @@ export function hostileWorld(seed: number) {
   return {
     ...w,
     sent,
+    recent,
     connections,
     host,
     gateway,
