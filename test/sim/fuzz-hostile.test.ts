@@ -216,6 +216,173 @@ describe('whole stack under structured hostile input', () => {
     assertStillTransfers(w, SEED);
   });
 
+  it('forged ICMP errors about the live connections', () => {
+    const c4 = w.connections[0]!.client;
+    const c6 = w.connections[1]!.client;
+    const quote4 = concat(
+      [0x45, 0, 0, 40, 0, 0, 0x40, 0, 64, 6, 0, 0, 10, 0, 1, 2, 10, 0, 2, 2],
+      u16(c4.localPort),
+      u16(80),
+      u32(1),
+      u32(0),
+    );
+    // Fragmentation Needed with an MTU below 68 (RFC 1191 3, RFC 791: at least 68) and a port
+    // unreachable for an established connection (RFC 1122 4.2.3.9: a soft error).
+    const icmp4 = (type: number, code: number, mtu: number) =>
+      ip4(a, [10, 0, 1, 1], 1, concat([type, code, 0, 0, 0, 0], u16(mtu), quote4));
+    hostile(
+      w,
+      a,
+      [icmp4(3, 4, 0), icmp4(3, 4, 40), icmp4(3, 4, 67), icmp4(3, 3, 0), icmp4(3, 1, 0)],
+      'ICMPv4',
+      false,
+    );
+    const head6 = concat([0x60, 0, 0, 0, 0, 20, 6, 64], w.aAddr, w.bAddr);
+    const quote6 = concat(head6, u16(c6.localPort), u16(80), u32(1), u32(0));
+    // Packet Too Big below the IPv6 minimum MTU of 1280 (RFC 8201 4), and port unreachable.
+    const icmp6 = (type: number, code: number, mtu: number) =>
+      ip6(
+        a,
+        new Uint8Array([0x20, 1, 0xd, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+        58,
+        concat([type, code, 0, 0], u32(mtu), quote6),
+      );
+    hostile(w, a, [icmp6(2, 0, 0), icmp6(2, 0, 68), icmp6(2, 0, 1279), icmp6(1, 4, 0)], 'ICMPv6', false);
+    assertStillTransfers(w, SEED);
+  });
+
+  it('neighbour cache poisoning and floods', () => {
+    for (const v of [a, r]) {
+      // NS from the unspecified address with a source link-layer option (RFC 4861 7.1.1: drop).
+      const target = v === a ? w.aLinkLocal : r.ip6;
+      const ns = new Uint8Array([135, 0, 0, 0, 0, 0, 0, 0, ...target, 1, 1, ...ATTACKER]);
+      const snm = new Uint8Array([
+        0xff,
+        2,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        1,
+        0xff,
+        target[13]!,
+        target[14]!,
+        target[15]!,
+      ]);
+      hostile(w, v, [ip6(v, new Uint8Array(16), 58, ns, snm, 255)], 'NS from unspecified with SLLAO');
+      // Unsolicited NA with Override for an address nobody asked about (RFC 4861 7.2.5).
+      const na = new Uint8Array([136, 0, 0, 0, 0xa0, 0, 0, 0, ...PEER6, 2, 1, ...ATTACKER]);
+      hostile(w, v, [ip6(v, PEER6, 58, na, v.ip6, 255)], 'unsolicited NA', false);
+      // Floods of NS and ARP requests from distinct sources: the caches stay bounded.
+      const nsFlood = Array.from({ length: 1500 }, (_, i) => {
+        const src = new Uint8Array([0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, i >> 8, i & 0xff]);
+        return ip6(
+          v,
+          src,
+          58,
+          new Uint8Array([135, 0, 0, 0, 0, 0, 0, 0, ...target, 1, 1, 2, 0, 1, 0, i >> 8, i & 0xff]),
+          target,
+          255,
+        );
+      });
+      hostile(w, v, nsFlood, 'NS flood', false);
+      // The flood filled the cache to its bound, evicting (and counting) the rest.
+      assert.equal(v.stack.ipv6!.ndp.table.size, 1024, `${v.name}: neighbour cache after the NS flood`);
+      assert.ok(v.stack.counters.value('ndp.evicted') >= 400, `${v.name}: evictions not counted`);
+      const arpFlood = Array.from({ length: 1500 }, (_, i) =>
+        eth(
+          v,
+          0x0806,
+          new Uint8Array([
+            0,
+            1,
+            8,
+            0,
+            6,
+            4,
+            0,
+            1,
+            2,
+            0,
+            2,
+            0,
+            i >> 8,
+            i & 0xff,
+            10,
+            0,
+            i >> 8,
+            i & 0xff,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            ...v.ip4,
+          ]),
+        ),
+      );
+      const arpSeen = () => {
+        const snap = v.stack.counters.snapshot();
+        return Object.entries(snap).reduce(
+          (n, [k, x]) => n + (/^arp\.rx\.(requests|drop)/.test(k) ? x : 0),
+          0,
+        );
+      };
+      const arpBefore = arpSeen();
+      hostile(w, v, arpFlood, 'ARP flood', false);
+      assert.ok(arpSeen() - arpBefore >= 1500, `${v.name}: ARP flood frames not all counted`);
+    }
+    assertStillTransfers(w, SEED);
+  });
+
+  it('DNS and DHCP answers with wrong IDs and compression loops', () => {
+    const udp = (srcPort: number, dstPort: number, body: Uint8Array) =>
+      concat(u16(srcPort), u16(dstPort), u16(8 + body.length), [0, 0], body);
+    // A response whose answer name points at itself (RFC 1035 4.1.4 pointers must go backwards).
+    const loop = (id: number) =>
+      concat(
+        u16(id),
+        [0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0],
+        [0xc0, 12, 0, 1, 0, 1],
+        [0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 1, 2, 3, 4],
+      );
+    const queries = w.sent.filter(
+      (f) => f[12] === 8 && f[13] === 0 && f[23] === 17 && f[36] === 0 && f[37] === 53,
+    );
+    assert.ok(queries.length > 0, 'no DNS query seen');
+    const frames = queries.slice(-4).flatMap((q) => {
+      const port = (q[34]! << 8) | q[35]!;
+      const id = (q[42]! << 8) | q[43]!;
+      return [
+        ip4(a, [10, 0, 2, 2], 17, udp(53, port, loop(id))),
+        ip4(a, [10, 0, 2, 2], 17, udp(53, port, loop(id ^ 0x5555))),
+      ];
+    });
+    const lookups = w.lookups();
+    hostile(w, a, frames, 'DNS', false);
+    // A DHCP OFFER with a wrong transaction ID and a domain search option that loops (RFC 3397).
+    const bootp = new Uint8Array(240);
+    bootp.set([2, 1, 6, 0, 0xde, 0xad, 0xbe, 0xef]);
+    bootp.set([99, 130, 83, 99], 236);
+    const offer = concat(bootp, [53, 1, 2, 54, 4, 10, 0, 1, 1, 119, 2, 0xc0, 0, 255]);
+    const bcast = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff];
+    const f = ip4(a, [10, 0, 1, 1], 17, udp(67, 68, offer));
+    f.set(bcast, 0);
+    f.set([255, 255, 255, 255], 30);
+    hostile(w, a, [fixChecksums(f)], 'DHCP', false);
+    assert.ok(
+      w.sim.runUntil(() => w.lookups() > lookups, 60_000),
+      'the resolver stopped',
+    );
+    assertStillTransfers(w, SEED);
+  });
+
   it('TCP: every flag combination, broken options, out-of-window SACK, against the live connection', () => {
     const challenge0 = a.stack.counters.snapshot();
     let s = lastSegmentToA(w);
