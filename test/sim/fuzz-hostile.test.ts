@@ -442,6 +442,25 @@ describe('whole stack under structured hostile input', () => {
       return ip4(a, [10, 0, 1, 9 + (i % 200)], 6, body.subarray(0, 28));
     });
     hostile(w, a, syns, 'SYN flood', false);
+    // Every flag combination at the listener (LISTEN, then SYN-RECEIVED for the SYNs) and at a
+    // closed port (RFC 9293 3.10.7.1-2): answered or dropped, counted, nothing left behind.
+    const states = [22, 23].flatMap((port) =>
+      Array.from({ length: 256 }, (_, f) => {
+        const body = concat(
+          u16(4000 + f),
+          u16(port),
+          u32(f * 104729),
+          u32(f),
+          [0x50, f],
+          u16(1000),
+          [0, 0, 0, 0],
+        );
+        return ip4(a, [10, 0, 1, 9], 6, body);
+      }),
+    );
+    hostile(w, a, states, 'flags at LISTEN and CLOSED', false);
+    hostile(w, a, states, 'flags at SYN-RECEIVED', false);
+    assertStillTransfers(w, SEED);
     // The exact RST (sequence number = RCV.NXT) legitimately resets the connection (RFC 5961 3.2).
     const c4 = w.connections[0]!;
     const rcvNxt = (c4.client as unknown as { tcb: { rcvNxt: number } }).tcb.rcvNxt >>> 0;
