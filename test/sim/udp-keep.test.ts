@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { KEEP_MIN_BYTES } from '../../src/core/tcp/receive-queue.ts';
+import { KEEP_MIN_BYTES } from '../../src/core/device/link.ts';
 import type { UdpDatagram } from '../../src/core/udp/udp-socket.ts';
 import { ip, twoHosts } from '../helpers/sim-hosts.ts';
 

@@ -12,6 +12,12 @@ export type LinkKind =
   /** Bare IPv4/IPv6 packets (TUN devices). */
   | 'ip';
 
+/**
+ * Payloads of a keepable frame (`LinkCapabilities.keepableFrames`) shorter than this are copied
+ * rather than kept as views by the transports, so that a few bytes do not pin a whole frame buffer.
+ */
+export const KEEP_MIN_BYTES = 512;
+
 export interface LinkCapabilities {
   /**
    * The link cannot corrupt frames and every receiver knows it (memory links, loopback): the stack

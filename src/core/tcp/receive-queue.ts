@@ -12,13 +12,11 @@
  * asked for more than one chunk holds).
  */
 import type { SackBlock } from '../../wire/tcp-options.ts';
+import { KEEP_MIN_BYTES } from '../device/link.ts';
 import { type Seq, seqAdd, seqDiff } from './seq.ts';
 
 /** The most out-of-order ranges kept (each costs bookkeeping whatever its size). */
 export const MAX_OUT_OF_ORDER_RANGES = 256;
-
-/** Payloads of a keepable frame shorter than this are copied rather than kept as views. */
-export const KEEP_MIN_BYTES = 512;
 
 /** A contiguous run of out-of-order data [start, end) in sequence space. */
 interface OooRange {

@@ -20,6 +20,7 @@ import {
 } from '../../wire/address.ts';
 import type { UdpView } from '../../wire/udp.ts';
 import type { NetworkInterface } from '../device/interface.ts';
+import { KEEP_MIN_BYTES } from '../device/link.ts';
 import { type ErrnoError, errno } from '../errno.ts';
 import {
   type IpAddr,
@@ -34,7 +35,6 @@ import {
   isV4Mapped,
   v4Unmapped,
 } from '../ip-address.ts';
-import { KEEP_MIN_BYTES } from '../tcp/receive-queue.ts';
 import type { PortBinding } from './port-table.ts';
 import type { UdpLayer } from './udp-layer.ts';
 import {

@@ -1,11 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import {
-  KEEP_MIN_BYTES,
-  MAX_OUT_OF_ORDER_RANGES,
-  ReceiveQueue,
-} from '../../../src/core/tcp/receive-queue.ts';
+import { KEEP_MIN_BYTES } from '../../../src/core/device/link.ts';
+import { MAX_OUT_OF_ORDER_RANGES, ReceiveQueue } from '../../../src/core/tcp/receive-queue.ts';
 import { seqAdd } from '../../../src/core/tcp/seq.ts';
 
 const stream = (n: number) => Uint8Array.from({ length: n }, (_, i) => (i * 7 + 3) & 0xff);
