@@ -21,6 +21,8 @@ import {
 } from '../helpers/hostile-world.ts';
 
 const RUNS = Number(process.env.NETSTACK_FUZZ_RUNS ?? 120);
+/** Worlds to fuzz; NETSTACK_FUZZ_SEEDS (comma-separated) picks others for a soak. */
+const SEEDS = (process.env.NETSTACK_FUZZ_SEEDS ?? '1,2').split(',').map(Number);
 
 /** Counters every received frame moves: a frame that moved only these vanished silently. */
 const RECEIVE_ONLY = new Set(['eth.rx.frames', 'eth.rx.bytes']);
@@ -41,7 +43,7 @@ const inputArb = fc.record({
   mutations: fc.array(mutationArb, { minLength: 1, maxLength: 3 }),
 });
 
-for (const seed of [1, 2]) {
+for (const seed of SEEDS) {
   describe(`whole stack under mutated frames (seed ${seed})`, () => {
     it('counts and drops, never throws, stays bounded and keeps its connections', () => {
       const w = hostileWorld(seed);
