@@ -9,41 +9,23 @@
  * are skipped with a loud warning.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import '../../src/api/install.ts';
-import { NodeEnvironment } from '../../src/bindings/node/node-environment.ts';
-import { type AttachedDevice, attachTap, type TapDevice } from '../../src/bindings/node/tap.ts';
-import { loadTapNative } from '../../src/bindings/node/tap-native.ts';
-import { Stack } from '../../src/core/stack.ts';
-import { parseIpv6 } from '../../src/wire/address.ts';
-import { NetnsHarness, netnsUnavailableReason, waitFor } from '../helpers/netns.ts';
-import { configure } from '../helpers/sim-hosts.ts';
+import type { Stack } from '../../src/core/stack.ts';
+import { NetnsHarness, waitFor } from '../helpers/netns.ts';
+import { cliInteropSkipReason } from '../helpers/netstack-cli.ts';
+import { type StackInNamespace, stackInNamespace } from '../helpers/stack-in-namespace.ts';
 
 const KERNEL6 = '2001:db8:5e::1';
 const STACK6 = '2001:db8:5e::2';
 const KERNEL4 = '10.222.0.1';
 const STACK4 = '10.222.0.2';
 
-function skipReason(): string | undefined {
-  const netns = netnsUnavailableReason();
-  if (netns !== undefined) return netns;
-  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing';
-  try {
-    loadTapNative();
-    execFileSync('curl', ['--version'], { stdio: 'ignore' });
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return undefined;
-}
-
-const SKIP = skipReason();
+const SKIP = cliInteropSkipReason(['curl']);
 if (SKIP !== undefined)
   console.warn(`\n!!! SKIPPING the stack.net IPv6 interop tests against Linux: ${SKIP} !!!\n`);
 
@@ -61,33 +43,24 @@ http.createServer((req, res) => {
 
 describe('stack.net over IPv6 against Linux over a TAP device', { skip: SKIP }, () => {
   let netns: NetnsHarness;
+  let world: StackInNamespace | undefined;
   let ns: string;
-  let env: NodeEnvironment;
   let stack: Stack;
-  let tap: AttachedDevice<TapDevice>;
 
   before(async () => {
     netns = new NetnsHarness();
-    ns = await netns.createNamespace();
-    env = new NodeEnvironment();
-    stack = new Stack(env, { name: 'net6-interop' });
-    tap = attachTap(stack, { name: netns.uniqueName('t'), mtu: 1500 });
-    configure(stack, tap.iface, `${STACK4}/24`);
-    stack.ipv6!.addAddress(tap.iface, parseIpv6(STACK6)!, 64, { dad: false });
-    const dev = tap.device.name;
-    await new Promise<void>((resolve, reject) =>
-      execFile('ip', ['link', 'set', dev, 'netns', ns], (e, _o, stderr) =>
-        e ? reject(new Error(stderr)) : resolve(),
-      ),
-    );
-    await netns.exec(ns, 'ip', ['addr', 'add', `${KERNEL4}/24`, 'dev', dev]);
-    await netns.exec(ns, 'ip', ['addr', 'add', `${KERNEL6}/64`, 'dev', dev, 'nodad']);
-    await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
+    world = await stackInNamespace(netns, {
+      name: 'net6-interop',
+      stack4: `${STACK4}/24`,
+      stack6: `${STACK6}/64`,
+      kernel4: `${KERNEL4}/24`,
+      kernel6: `${KERNEL6}/64`,
+    });
+    ({ ns, stack } = world);
   });
 
   after(async () => {
-    tap?.close();
-    env?.close();
+    world?.close();
     await netns?.cleanup();
   });
 
