@@ -11,19 +11,16 @@
  * otherwise (CI installs dnsmasq-base).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import '../../src/api/install.ts';
-import { NodeEnvironment } from '../../src/bindings/node/node-environment.ts';
-import { type AttachedDevice, attachTap, type TapDevice } from '../../src/bindings/node/tap.ts';
-import { Stack } from '../../src/core/stack.ts';
+import type { Stack } from '../../src/core/stack.ts';
 import { NetnsHarness, type NsProcess, waitFor } from '../helpers/netns.ts';
-import { cliInteropSkipReason, disableIpv6, kernelTap, NetstackRunner } from '../helpers/netstack-cli.ts';
-import { configure } from '../helpers/sim-hosts.ts';
+import { cliInteropSkipReason, kernelTap, NetstackRunner } from '../helpers/netstack-cli.ts';
+import { type StackInNamespace, stackInNamespace } from '../helpers/stack-in-namespace.ts';
 
 const SKIP = cliInteropSkipReason(['dnsmasq']);
 if (SKIP !== undefined) console.warn(`\n!!! SKIPPING the DNS interop tests against dnsmasq: ${SKIP} !!!\n`);
@@ -50,9 +47,8 @@ describe('the resolver against dnsmasq', { skip: SKIP }, () => {
   let netns: NetnsHarness;
   let runner: NetstackRunner;
   let ns: string;
-  let env: NodeEnvironment;
+  let world: StackInNamespace | undefined;
   let stack: Stack;
-  let tap: AttachedDevice<TapDevice>;
   let cliTap: string;
   let dir: string;
   let dnsmasq: NsProcess;
@@ -61,20 +57,14 @@ describe('the resolver against dnsmasq', { skip: SKIP }, () => {
     netns = new NetnsHarness();
     runner = new NetstackRunner();
     dir = mkdtempSync(join(tmpdir(), 'netstack-dns-'));
-    ns = await netns.createNamespace();
-    await disableIpv6(netns, ns);
-    env = new NodeEnvironment();
-    stack = new Stack(env, { name: 'dns-interop', ipv6: false });
-    tap = attachTap(stack, { name: netns.uniqueName('t'), mtu: 1500 });
-    configure(stack, tap.iface, `${STACK}/24`);
-    const dev = tap.device.name;
-    await new Promise<void>((resolve, reject) =>
-      execFile('ip', ['link', 'set', dev, 'netns', ns], (e, _o, stderr) =>
-        e ? reject(new Error(stderr)) : resolve(),
-      ),
-    );
-    await netns.exec(ns, 'ip', ['addr', 'add', `${KERNEL}/24`, 'dev', dev]);
-    await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
+    world = await stackInNamespace(netns, {
+      name: 'dns-interop',
+      ipv6: 'off',
+      stack4: `${STACK}/24`,
+      kernel4: `${KERNEL}/24`,
+    });
+    const { dev } = world;
+    ({ ns, stack } = world);
     cliTap = await kernelTap(netns, ns, `${KERNEL2}/24`);
     const upstream = netns.spawn(ns, process.execPath, ['-e', SERVFAIL_SERVER]);
     const web = netns.spawn(ns, process.execPath, ['-e', HTTP_SERVER]);
@@ -123,8 +113,7 @@ describe('the resolver against dnsmasq', { skip: SKIP }, () => {
 
   after(async () => {
     await runner?.cleanup();
-    tap?.close();
-    env?.close();
+    world?.close();
     await netns?.cleanup();
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });

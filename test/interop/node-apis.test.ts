@@ -8,23 +8,19 @@
  * are skipped with a loud warning (CI runs as root and installs the tools).
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import '../../src/api/install.ts';
-import { NodeEnvironment } from '../../src/bindings/node/node-environment.ts';
-import { type AttachedDevice, attachTap, type TapDevice } from '../../src/bindings/node/tap.ts';
-import { loadTapNative } from '../../src/bindings/node/tap-native.ts';
-import { Stack } from '../../src/core/stack.ts';
-import { NetnsHarness, netnsUnavailableReason, waitFor } from '../helpers/netns.ts';
-import { disableIpv6 } from '../helpers/netstack-cli.ts';
-import { configure } from '../helpers/sim-hosts.ts';
+import type { Stack } from '../../src/core/stack.ts';
+import { NetnsHarness, waitFor } from '../helpers/netns.ts';
+import { cliInteropSkipReason } from '../helpers/netstack-cli.ts';
+import { type StackInNamespace, stackInNamespace } from '../helpers/stack-in-namespace.ts';
 
 const KERNEL = '10.220.0.1';
 const STACK = '10.220.0.2';
@@ -32,20 +28,7 @@ const CERT_PATH = fileURLToPath(new URL('../fixtures/tls/cert.pem', import.meta.
 const KEY = readFileSync(new URL('../fixtures/tls/key.pem', import.meta.url));
 const CERT = readFileSync(CERT_PATH);
 
-function skipReason(): string | undefined {
-  const netns = netnsUnavailableReason();
-  if (netns !== undefined) return netns;
-  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing';
-  try {
-    loadTapNative();
-    execFileSync('curl', ['--version'], { stdio: 'ignore' });
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return undefined;
-}
-
-const SKIP = skipReason();
+const SKIP = cliInteropSkipReason(['curl']);
 if (SKIP !== undefined)
   console.warn(`\n!!! SKIPPING the stack.net interop tests against Linux: ${SKIP} !!!\n`);
 
@@ -80,31 +63,22 @@ http.createServer((req, res) => {
 describe('stack.net against Linux over a TAP device', { skip: SKIP }, () => {
   let netns: NetnsHarness;
   let ns: string;
-  let env: NodeEnvironment;
+  let world: StackInNamespace | undefined;
   let stack: Stack;
-  let tap: AttachedDevice<TapDevice>;
 
   before(async () => {
     netns = new NetnsHarness();
-    ns = await netns.createNamespace();
-    await disableIpv6(netns, ns);
-    env = new NodeEnvironment();
-    stack = new Stack(env, { name: 'net-interop', ipv6: false });
-    tap = attachTap(stack, { name: netns.uniqueName('t'), mtu: 1500 });
-    configure(stack, tap.iface, `${STACK}/24`);
-    const dev = tap.device.name;
-    await new Promise<void>((resolve, reject) =>
-      execFile('ip', ['link', 'set', dev, 'netns', ns], (e, _o, stderr) =>
-        e ? reject(new Error(stderr)) : resolve(),
-      ),
-    );
-    await netns.exec(ns, 'ip', ['addr', 'add', `${KERNEL}/24`, 'dev', dev]);
-    await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
+    world = await stackInNamespace(netns, {
+      name: 'net-interop',
+      ipv6: 'off',
+      stack4: `${STACK}/24`,
+      kernel4: `${KERNEL}/24`,
+    });
+    ({ ns, stack } = world);
   });
 
   after(async () => {
-    tap?.close();
-    env?.close();
+    world?.close();
     await netns?.cleanup();
   });
 
