@@ -13,20 +13,17 @@
  * Needs Linux, root, /dev/net/tun, the native addon, iproute2 and python3; skipped loudly otherwise.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
 import type dgram from 'node:dgram';
 import { once } from 'node:events';
-import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import '../../src/api/install.ts';
-import { NodeEnvironment } from '../../src/bindings/node/node-environment.ts';
-import { type AttachedDevice, attachTap, type TapDevice } from '../../src/bindings/node/tap.ts';
-import { loadTapNative } from '../../src/bindings/node/tap-native.ts';
-import { Stack } from '../../src/core/stack.ts';
-import { ipv6IsLinkLocal, ipv6ToString, parseIpv6 } from '../../src/wire/address.ts';
+import type { AttachedDevice, TapDevice } from '../../src/bindings/node/tap.ts';
+import type { Stack } from '../../src/core/stack.ts';
+import { ipv6IsLinkLocal, ipv6ToString } from '../../src/wire/address.ts';
 import { kernelIpv6Addrs } from '../helpers/interop-world.ts';
-import { NetnsHarness, netnsUnavailableReason, waitFor } from '../helpers/netns.ts';
-import { configure } from '../helpers/sim-hosts.ts';
+import { NetnsHarness, waitFor } from '../helpers/netns.ts';
+import { cliInteropSkipReason } from '../helpers/netstack-cli.ts';
+import { type StackInNamespace, stackInNamespace } from '../helpers/stack-in-namespace.ts';
 
 const KERNEL4 = '10.223.0.1';
 const STACK4 = '10.223.0.2';
@@ -58,27 +55,14 @@ else:
     print(data.decode() + ' from ' + text(addr), flush=True)
 `;
 
-function skipReason(): string | undefined {
-  const netns = netnsUnavailableReason();
-  if (netns !== undefined) return netns;
-  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing';
-  try {
-    loadTapNative();
-    execFileSync('python3', ['--version'], { stdio: 'ignore' });
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return undefined;
-}
-
-const SKIP = skipReason();
+const SKIP = cliInteropSkipReason(['python3']);
 if (SKIP !== undefined)
   console.warn(`\n!!! SKIPPING the stack.dgram udp6 interop tests against Linux: ${SKIP} !!!\n`);
 
 describe('stack.dgram udp6 against Linux over a TAP device', { skip: SKIP }, () => {
   let netns: NetnsHarness;
   let ns: string;
-  let env: NodeEnvironment;
+  let world: StackInNamespace | undefined;
   let stack: Stack;
   let tap: AttachedDevice<TapDevice>;
   let dev: string;
@@ -87,27 +71,16 @@ describe('stack.dgram udp6 against Linux over a TAP device', { skip: SKIP }, () 
 
   before(async () => {
     netns = new NetnsHarness();
-    ns = await netns.createNamespace();
     // No DAD on the Linux side: its addresses are usable at once.
-    await netns.exec(ns, 'sysctl', [
-      '-qw',
-      'net.ipv6.conf.all.accept_dad=0',
-      'net.ipv6.conf.default.accept_dad=0',
-    ]);
-    env = new NodeEnvironment();
-    stack = new Stack(env, { name: 'dgram6-interop' });
-    tap = attachTap(stack, { name: netns.uniqueName('t'), mtu: 1500 });
-    dev = tap.device.name;
-    configure(stack, tap.iface, `${STACK4}/24`);
-    stack.ipv6!.addAddress(tap.iface, parseIpv6(STACK6)!, 64, { dad: false });
-    await new Promise<void>((resolve, reject) =>
-      execFile('ip', ['link', 'set', dev, 'netns', ns], (e, _o, stderr) =>
-        e ? reject(new Error(stderr)) : resolve(),
-      ),
-    );
-    await netns.exec(ns, 'ip', ['addr', 'add', `${KERNEL4}/24`, 'dev', dev]);
-    await netns.exec(ns, 'ip', ['-6', 'addr', 'add', `${KERNEL6}/64`, 'dev', dev, 'nodad']);
-    await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
+    world = await stackInNamespace(netns, {
+      name: 'dgram6-interop',
+      ipv6: 'no-dad',
+      stack4: `${STACK4}/24`,
+      stack6: `${STACK6}/64`,
+      kernel4: `${KERNEL4}/24`,
+      kernel6: `${KERNEL6}/64`,
+    });
+    ({ ns, stack, tap, dev } = world);
     kernelLL = await waitFor(
       async () => (await kernelIpv6Addrs(netns, ns, dev, 'link')).find((a) => a.tentative !== true)?.local,
       { timeout: 10_000, what: `Linux's link-local address on ${dev}` },
@@ -124,8 +97,7 @@ describe('stack.dgram udp6 against Linux over a TAP device', { skip: SKIP }, () 
   });
 
   after(async () => {
-    tap?.close();
-    env?.close();
+    world?.close();
     await netns?.cleanup();
   });
 

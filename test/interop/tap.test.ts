@@ -7,11 +7,8 @@
  * (`ip link set DEV netns NS`): the descriptor keeps working after the move.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { after, before, describe, test } from 'node:test';
-import { NodeEnvironment } from '../../src/bindings/node/node-environment.ts';
 import {
   type AttachedDevice,
   attachTap,
@@ -20,16 +17,18 @@ import {
   TapDevice,
   TunDevice,
 } from '../../src/bindings/node/tap.ts';
-import { loadTapNative, TUN_F_CSUM, TUN_F_TSO4 } from '../../src/bindings/node/tap-native.ts';
+import { TUN_F_CSUM, TUN_F_TSO4 } from '../../src/bindings/node/tap-native.ts';
 import { SeededRng } from '../../src/core/rng.ts';
-import { Stack } from '../../src/core/stack.ts';
+import type { Stack } from '../../src/core/stack.ts';
 import { macIsMulticast, macToString, parseIpv4, parseMac } from '../../src/wire/address.ts';
 import { ARP_REQUEST, parseArp } from '../../src/wire/arp.ts';
 import { emitEthernet } from '../../src/wire/ethernet.ts';
 import { emitIpv4, parseIpv4Packet } from '../../src/wire/ipv4.ts';
 import { PacketBuffer } from '../../src/wire/packet-buffer.ts';
 import { emitUdp } from '../../src/wire/udp.ts';
-import { NetnsHarness, netnsUnavailableReason, waitFor } from '../helpers/netns.ts';
+import { NetnsHarness, waitFor } from '../helpers/netns.ts';
+import { cliInteropSkipReason } from '../helpers/netstack-cli.ts';
+import { moveIntoNamespace, type StackInNamespace, stackInNamespace } from '../helpers/stack-in-namespace.ts';
 
 const ETHERTYPE_ARP = 0x0806;
 const ETHERTYPE_IPV4 = 0x0800;
@@ -49,28 +48,7 @@ function ip(text: string): number {
   return addr;
 }
 
-/** Runs a command in the test process's own (root) namespace. */
-function runRoot(command: string, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) =>
-    execFile(command, args, (e, _out, stderr) =>
-      e ? reject(new Error(`${command}: ${stderr}`)) : resolve(),
-    ),
-  );
-}
-
-function skipReason(): string | undefined {
-  const netns = netnsUnavailableReason();
-  if (netns !== undefined) return netns;
-  if (!existsSync('/dev/net/tun')) return '/dev/net/tun is missing';
-  try {
-    loadTapNative();
-  } catch (e) {
-    return (e as Error).message;
-  }
-  return undefined;
-}
-
-const SKIP = skipReason();
+const SKIP = cliInteropSkipReason();
 if (SKIP !== undefined) {
   console.warn(`\n!!! SKIPPING the TAP/TUN interop tests: ${SKIP} !!!\n`);
 }
@@ -137,42 +115,31 @@ describe('randomMac', () => {
 describe('TAP and TUN devices against the Linux kernel', { skip: SKIP }, () => {
   let netns: NetnsHarness;
   let ns: string;
-  let env: NodeEnvironment;
+  let world: StackInNamespace | undefined;
   let stack: Stack;
   let tap: AttachedDevice<TapDevice>;
   let kernelMac: number;
 
   before(async () => {
     netns = new NetnsHarness();
-    ns = await netns.createNamespace();
-    // No IPv6 chatter (router solicitations, MLD, DAD) on the devices: the counts below stay exact.
-    await netns.exec(ns, 'sysctl', [
-      '-qw',
-      'net.ipv6.conf.all.disable_ipv6=1',
-      'net.ipv6.conf.default.disable_ipv6=1',
-    ]);
-    env = new NodeEnvironment({ ref: false });
-    // No IPv6: its autoconfiguration frames would spoil the exact frame counts of the device tests.
-    stack = new Stack(env, { name: 'tap-interop', ipv6: false });
-    tap = attachTap(stack, { name: netns.uniqueName('t'), mtu: 1500 });
-    const dev = tap.device.name;
-    await moveIntoNamespace(dev, ['10.201.0.1/24']);
+    // No IPv6 (in the stack nor on the namespace's devices): its autoconfiguration frames would
+    // spoil the exact frame counts of the device tests.
+    world = await stackInNamespace(netns, {
+      name: 'tap-interop',
+      ipv6: 'off',
+      kernel4: '10.201.0.1/24',
+      env: { ref: false },
+    });
+    const { dev } = world;
+    ({ ns, stack, tap } = world);
     const mac = parseMac((await linkStats(netns, ns, dev)).address);
     assert.ok(mac !== undefined);
     kernelMac = mac;
   });
 
-  /** Moves a device of this process into the test namespace, gives it `address` and brings it up. */
-  async function moveIntoNamespace(dev: string, address: string[]): Promise<void> {
-    await runRoot('ip', ['link', 'set', dev, 'netns', ns]);
-    await netns.exec(ns, 'ip', ['addr', 'add', ...address, 'dev', dev]);
-    await netns.exec(ns, 'ip', ['link', 'set', dev, 'up']);
-  }
-
   after(async () => {
     // Close the devices before their namespace goes, so no read error is reported.
-    tap?.close();
-    env?.close();
+    world?.close();
     await netns?.cleanup();
   });
 
@@ -401,7 +368,7 @@ describe('TAP and TUN devices against the Linux kernel', { skip: SKIP }, () => {
     try {
       const dev = tun.device.name;
       assert.equal(tun.iface.link.kind, 'ip');
-      await moveIntoNamespace(dev, ['10.202.0.1', 'peer', '10.202.0.2']);
+      await moveIntoNamespace(netns, ns, dev, ['10.202.0.1', 'peer', '10.202.0.2']);
       // Kernel to stack: an echo request to the peer address comes out of the TUN as a bare IPv4 packet.
       const seen: { src: number; dst: number; protocol: number }[] = [];
       tun.iface.addObserver((direction, packet) => {
@@ -441,7 +408,7 @@ describe('TAP and TUN devices against the Linux kernel', { skip: SKIP }, () => {
       const dev = vnet.device.name;
       assert.throws(() => vnet.device.setOffload(TUN_F_TSO4), { code: 'ENOTSUP' });
       vnet.device.setOffload(0);
-      await moveIntoNamespace(dev, ['10.203.0.1/24']);
+      await moveIntoNamespace(netns, ns, dev, ['10.203.0.1/24']);
       // Kernel to stack: the header is stripped, the view starts at the Ethernet header.
       const asked: number[] = [];
       const sock = stack.packetSockets.open({
