@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import type dgram from 'node:dgram';
 import nodeDgram from 'node:dgram';
 import { VirtualNetwork } from '../../src/bindings/memory/network.ts';
-import { Simulation } from '../../src/bindings/memory/simulation.ts';
 import type { NetworkInterface } from '../../src/core/device/interface.ts';
 import type { Stack } from '../../src/core/stack.ts';
 import { ipv6IsLinkLocal, ipv6ToString, parseIpv6 } from '../../src/wire/address.ts';
 import '../../src/api/install.ts';
 import { configure } from '../helpers/sim-hosts.ts';
+import { pumpedSimulation } from '../helpers/sim-pump.ts';
 
 /**
  * Runs `body` in every world made by `worlds`; each stack world must log what the first (Node's
@@ -74,16 +74,9 @@ export function nodeWorld6(): World6 {
   };
 }
 
-/** Two dual-stack stacks in a Simulation, pumped one event per macrotask (as worlds.ts's simWorld). */
+/** Two dual-stack stacks in a Simulation, pumped one event per macrotask. */
 export function simWorld6(seed = 1): World6 {
-  const sim = new Simulation({ seed });
-  let stopped = false;
-  const tick = () => {
-    if (stopped) return;
-    sim.step();
-    setImmediate(tick);
-  };
-  setImmediate(tick);
+  const { sim, stop } = pumpedSimulation(seed);
   const wire = new VirtualNetwork(sim).wire({ impairments: { delay: 1 } });
   const host = (name: string, n: number): Host6 => {
     const stack = sim.createStack({ name });
@@ -105,9 +98,7 @@ export function simWorld6(seed = 1): World6 {
     a: host('a', 1),
     b: host('b', 2),
     foreign: '2001:db8:99::99',
-    close: () => {
-      stopped = true;
-    },
+    close: stop,
   };
 }
 

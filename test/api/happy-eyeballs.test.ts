@@ -19,6 +19,7 @@ import type { VirtualWire } from '../../src/bindings/memory/virtual-wire.ts';
 import type { Stack } from '../../src/core/stack.ts';
 import { parseIpv6 } from '../../src/wire/address.ts';
 import { configure } from '../helpers/sim-hosts.ts';
+import { pumpedSimulation } from '../helpers/sim-pump.ts';
 
 const V6 = '2001:db8::2';
 const V4 = '10.0.0.2';
@@ -37,14 +38,7 @@ interface World {
 
 /** The three-wire world, pumped one simulation event per macrotask. */
 function world(seed: number, delay = { v6: 5, v4: 5 }): World {
-  const sim = new Simulation({ seed });
-  let stopped = false;
-  const tick = () => {
-    if (stopped) return;
-    sim.step();
-    setImmediate(tick);
-  };
-  setImmediate(tick);
+  const { sim, stop } = pumpedSimulation(seed);
   const net = new VirtualNetwork(sim);
   const wire6 = net.wire({ impairments: { delay: delay.v6 } });
   const wire4 = net.wire({ impairments: { delay: delay.v4 } });
@@ -66,9 +60,7 @@ function world(seed: number, delay = { v6: 5, v4: 5 }): World {
     wire6,
     wire4,
     onQuery: undefined,
-    close: () => {
-      stopped = true;
-    },
+    close: stop,
   };
   new DnsServer(server, {
     records: [rr.soa('test'), rr.aaaa(NAME, V6, 60), rr.a(NAME, V4, 60)],

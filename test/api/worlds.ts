@@ -7,12 +7,12 @@
 import type dgram from 'node:dgram';
 import nodeDgram from 'node:dgram';
 import { VirtualNetwork } from '../../src/bindings/memory/network.ts';
-import { Simulation } from '../../src/bindings/memory/simulation.ts';
 import { NodeEnvironment } from '../../src/bindings/node/node-environment.ts';
 import type { Environment } from '../../src/core/environment.ts';
 import { Stack } from '../../src/core/stack.ts';
 import '../../src/api/install.ts';
 import { configure } from '../helpers/sim-hosts.ts';
+import { pumpedSimulation } from '../helpers/sim-pump.ts';
 
 /** One endpoint: a `dgram`-like module and the address its sockets bind and are reached at. */
 export interface Endpoint {
@@ -63,22 +63,8 @@ function stackWorld(name: string, env: Environment, newStack: (n: string) => Sta
  * continuations see each event before the next one (virtual time jumps to the next deadline).
  */
 export function simWorld(seed = 1): World {
-  const sim = new Simulation({ seed });
-  let stopped = false;
-  const tick = () => {
-    if (stopped) return;
-    sim.step();
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  return stackWorld(
-    'simulation',
-    sim,
-    (n) => sim.createStack({ name: n }),
-    () => {
-      stopped = true;
-    },
-  );
+  const { sim, stop } = pumpedSimulation(seed);
+  return stackWorld('simulation', sim, (n) => sim.createStack({ name: n }), stop);
 }
 
 /** Two stacks on Node's clock. */

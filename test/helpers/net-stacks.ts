@@ -8,12 +8,13 @@ import nodeNet from 'node:net';
 import '../../src/api/install.ts';
 import type { Impairments } from '../../src/bindings/memory/impairments.ts';
 import { VirtualNetwork } from '../../src/bindings/memory/network.ts';
-import { Simulation } from '../../src/bindings/memory/simulation.ts';
+import type { Simulation } from '../../src/bindings/memory/simulation.ts';
 import type { VirtualWire } from '../../src/bindings/memory/virtual-wire.ts';
 import { NodeEnvironment } from '../../src/bindings/node/node-environment.ts';
 import type { Environment } from '../../src/core/environment.ts';
 import { Stack } from '../../src/core/stack.ts';
 import { configure } from './sim-hosts.ts';
+import { pumpedSimulation } from './sim-pump.ts';
 
 /** `node:net`'s shape: the stack's module is used through it, as Node code would. */
 export type Net = typeof nodeNet;
@@ -63,18 +64,8 @@ function stackWorld(
  * callbacks of the code under test run between the stack's events (virtual time jumps ahead).
  */
 export function simWorld(seed = 1, impairments: Impairments = { delay: 1 }): NetWorld {
-  const sim = new Simulation({ seed });
-  let stopped = false;
-  const tick = () => {
-    if (stopped) return;
-    sim.step();
-    setImmediate(tick);
-  };
-  setImmediate(tick);
-  const w = stackWorld('simulation', sim, impairments, () => {
-    stopped = true;
-  });
-  return { ...w, sim };
+  const { sim, stop } = pumpedSimulation(seed);
+  return { ...stackWorld('simulation', sim, impairments, stop), sim };
 }
 
 /** Two stacks on Node's clock. */
