@@ -249,10 +249,11 @@ describe('HTTP through loss, delay and reordering (iptables and --impair instead
     ]);
     assert.equal(down.stdout.split(' ')[0], bytesDigest(size));
     assert.equal(upload.stdout, `${sha(data)}\n`);
-    // The impairments were there: iptables dropped packets, and the kernel retransmitted.
+    // The impairments were there: iptables dropped packets both ways. With offloads a packet is a
+    // super-frame of up to 64 KiB, so 4 MiB each way is a few hundred packets and ~3% of them.
     const { stdout: rules } = await netns.exec(ns, 'iptables', ['-L', '-v', '-n', '-x']);
     const dropped = [...rules.matchAll(/^\s*(\d+)\s+\d+\s+DROP/gm)].map((m) => Number(m[1]));
-    assert.ok(dropped.length === 2 && dropped.every((n) => n > 10), `iptables drops: ${dropped}`);
+    assert.ok(dropped.length === 2 && dropped.every((n) => n > 0), `iptables drops: ${dropped}`);
     const macs = readyMacs(up.stdout);
     assert.equal(await runner.stop(up), 0, up.stderr);
     assert.match(up.stdout, /tcp\.rx\.segments/);
