@@ -14,6 +14,7 @@ import { ipv6IsLinkLocal, ipv6ToString, parseIpv6 } from '../../src/wire/address
 import '../../src/api/install.ts';
 import { configure } from '../helpers/sim-hosts.ts';
 import { pumpedSimulation } from '../helpers/sim-pump.ts';
+import { attemptWith, shapeOfError } from './worlds.ts';
 
 /**
  * Runs `body` in every world made by `worlds`; each stack world must log what the first (Node's
@@ -127,27 +128,16 @@ export function errorShape6(
   e: unknown,
   ports: Record<string, number> = {},
 ): Record<string, unknown> {
-  const x = e as Error & Record<string, unknown>;
-  const shape: Record<string, unknown> = {
-    name: x.name,
-    ctor: x.constructor?.name,
-    message: normalise6(w, x.message, ports),
-    keys: Object.keys(x).sort(),
-  };
-  for (const k of ['code', 'errno', 'syscall', 'address']) {
-    if (x[k] !== undefined) shape[k] = typeof x[k] === 'string' ? normalise6(w, x[k] as string, ports) : x[k];
-  }
-  if (x.port !== undefined)
-    shape.port = Object.entries(ports).find(([, p]) => p === x.port)?.[0] ?? typeof x.port;
-  return shape;
+  return shapeOfError(e, {
+    normalise: (text) => normalise6(w, text, ports),
+    ports,
+    fields: ['code', 'errno', 'syscall', 'address'],
+    string: false,
+    otherPort: (port) => typeof port,
+  });
 }
 
 /** What a synchronous call did: its value or the shape of what it threw. */
 export function attempt6(w: World6, fn: () => unknown): unknown {
-  try {
-    const v = fn();
-    return { value: typeof v === 'object' && v !== null ? typeof v : v };
-  } catch (e) {
-    return { threw: errorShape6(w, e) };
-  }
+  return attemptWith(fn, (e) => errorShape6(w, e));
 }

@@ -90,25 +90,61 @@ export async function inWorld<T>(make: () => World, body: (w: World) => Promise<
   }
 }
 
+/** How `shapeOfError` shows an error. */
+export interface ErrorShapeOptions {
+  /** Replaces a world's addresses and ports in a text by their names. */
+  normalise(text: string): string;
+  /** Ports by name: a `port` property among them shows as its name. */
+  ports: Record<string, number>;
+  /** The properties shown (strings normalised) besides name, constructor, message and keys. */
+  fields: readonly string[];
+  /** Whether `String(e)` is shown too. */
+  string: boolean;
+  /** How a `port` that is not among `ports` shows. */
+  otherPort(port: unknown): unknown;
+}
+
+/** The observable shape of an error, with a world's addresses and ports replaced by names. */
+export function shapeOfError(e: unknown, o: ErrorShapeOptions): Record<string, unknown> {
+  const x = e as Error & Record<string, unknown>;
+  const shape: Record<string, unknown> = {
+    name: x.name,
+    ctor: x.constructor?.name,
+    message: o.normalise(x.message),
+    ...(o.string ? { string: o.normalise(String(x)) } : {}),
+    keys: Object.keys(x).sort(),
+  };
+  for (const k of o.fields) {
+    if (x[k] !== undefined) shape[k] = typeof x[k] === 'string' ? o.normalise(x[k] as string) : x[k];
+  }
+  if (x.port !== undefined)
+    shape.port = Object.entries(o.ports).find(([, p]) => p === x.port)?.[0] ?? o.otherPort(x.port);
+  return shape;
+}
+
+/** What a synchronous call did: its value or, through `shape`, what it threw. */
+export function attemptWith(fn: () => unknown, shape: (e: unknown) => unknown): unknown {
+  try {
+    const v = fn();
+    return { value: typeof v === 'object' && v !== null ? typeof v : v };
+  } catch (e) {
+    return { threw: shape(e) };
+  }
+}
+
 /** The observable shape of an error, with the world's addresses replaced by names. */
 export function errorShape(
   w: World,
   e: unknown,
   ports: Record<string, number> = {},
 ): Record<string, unknown> {
-  const x = e as Error & Record<string, unknown>;
-  const shape: Record<string, unknown> = {
-    name: x.name,
-    ctor: x.constructor?.name,
-    message: normalise(w, x.message, ports),
-    string: normalise(w, String(x), ports),
-    keys: Object.keys(x).sort(),
-  };
-  for (const k of ['code', 'errno', 'syscall', 'address', 'hostname']) {
-    if (x[k] !== undefined) shape[k] = typeof x[k] === 'string' ? normalise(w, x[k] as string, ports) : x[k];
-  }
-  if (x.port !== undefined) shape.port = Object.entries(ports).find(([, p]) => p === x.port)?.[0] ?? x.port;
-  return shape;
+  return shapeOfError(e, {
+    normalise: (text) => normalise(w, text, ports),
+    ports,
+    fields: ['code', 'errno', 'syscall', 'address', 'hostname'],
+    string: true,
+    otherPort: (port) => port,
+  });
 }
 
 /** `text` with the world's addresses and the given ports replaced by their names. */
@@ -120,12 +156,7 @@ export function normalise(w: World, text: string, ports: Record<string, number> 
 
 /** What a synchronous call did: its value or the shape of what it threw. */
 export function attempt(w: World, fn: () => unknown): unknown {
-  try {
-    const v = fn();
-    return { value: typeof v === 'object' && v !== null ? typeof v : v };
-  } catch (e) {
-    return { threw: errorShape(w, e) };
-  }
+  return attemptWith(fn, (e) => errorShape(w, e));
 }
 
 /** Resolves after `ms` of real time. */
