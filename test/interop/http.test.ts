@@ -25,6 +25,7 @@ import { bytesSource } from '../../src/apps/http/bytes-body.ts';
 import { interopWorld, stackOnTap } from '../helpers/interop-world.ts';
 import { waitFor } from '../helpers/netns.ts';
 import { cliInteropSkipReason, kernelTap, type NetstackProcess, readyMacs } from '../helpers/netstack-cli.ts';
+import { pythonHttpServer } from '../helpers/python-http-server.ts';
 import { sentBy } from '../helpers/stack-capture.ts';
 import { tsharkAvailable, tsharkExpert, tsharkFields } from '../helpers/tshark.ts';
 import { payload } from '../sim/tcp-helpers.ts';
@@ -158,19 +159,7 @@ describe('HTTP between the stack and Linux', { skip: SKIP }, () => {
     mkdirSync(www, { recursive: true });
     writeFileSync(join(www, 'data.bin'), data);
     const k = await kernelTap(netns, ns, '10.242.0.1/24');
-    const server = netns.spawn(ns, 'python3', [
-      '-m',
-      'http.server',
-      '--bind',
-      '10.242.0.1',
-      '8000',
-      '--directory',
-      www,
-    ]);
-    await waitFor(() => /Serving HTTP/.test(server.stdout + server.stderr), {
-      timeout: 15_000,
-      what: 'python',
-    });
+    await pythonHttpServer(netns, ns, { bind: '10.242.0.1', port: 8000, directory: www });
     const fetch = runner.start(ns, [
       'fetch',
       '--json',

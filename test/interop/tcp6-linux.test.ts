@@ -24,6 +24,7 @@ import {
   type NetstackProcess,
   NetstackRunner,
 } from '../helpers/netstack-cli.ts';
+import { pythonHttpServer } from '../helpers/python-http-server.ts';
 import { sentBy } from '../helpers/stack-capture.ts';
 import { tsharkAvailable, tsharkExpert, tsharkFields } from '../helpers/tshark.ts';
 import { payload } from '../sim/tcp-helpers.ts';
@@ -143,19 +144,7 @@ describe('TCP over IPv6 between the stack and Linux (curl -6, nc -6)', { skip: S
     const data = payload(2_000_000, 9);
     writeFileSync(join(www, 'data.bin'), data);
     const k = await kernelTap(netns, ns, '2001:db8:67::1/64');
-    const server = netns.spawn(ns, 'python3', [
-      '-m',
-      'http.server',
-      '--bind',
-      '::',
-      '8000',
-      '--directory',
-      www,
-    ]);
-    await waitFor(() => /Serving HTTP/.test(server.stdout + server.stderr), {
-      timeout: 15_000,
-      what: 'python',
-    });
+    await pythonHttpServer(netns, ns, { bind: '::', port: 8000, directory: www });
     const iface = ['--tap', k, '--ipv6', '2001:db8:67::2/64'];
     const got = join(dir, 'got6.bin');
     const global = runner.start(ns, [
