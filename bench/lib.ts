@@ -97,3 +97,16 @@ export function simBulk(setup: ReturnType<typeof twoStacks>, total: number, flow
     servers: servers.map((s) => s.info()),
   };
 }
+
+/** Prints a text table: columns in `left` are left-aligned, the others right-aligned. */
+export function printTable(header: string[], cells: string[][], left: readonly number[]): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  const line = (c: string[]) =>
+    c
+      .map((s, i) => (left.includes(i) ? s.padEnd(widths[i]!) : s.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  console.log(line(header));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const c of cells) console.log(line(c));
+}

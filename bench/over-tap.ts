@@ -16,6 +16,7 @@
 import { loadavg } from 'node:os';
 import { SERVICES } from '../src/cli/services.ts';
 import { waitFor } from '../test/helpers/netns.ts';
+import { printTable } from './lib.ts';
 import {
   KERNEL_UDP,
   PEER_SCRIPT,
@@ -354,16 +355,7 @@ export function printOverTap(result: TapResult): void {
       .join(' ')
       .trim(),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const left = new Set([1, 2, 6, 7]);
-  const line = (c: string[]) =>
-    c
-      .map((x, i) => (left.has(i) ? x.padEnd(widths[i]!) : x.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const c of cells) console.log(line(c));
+  printTable(header, cells, [1, 2, 6, 7]);
   if (result.skipped !== undefined) console.log(`(${result.skipped})`);
   console.log(
     `load average (1 min): ${result.load.before.toFixed(2)} before, ${result.load.after.toFixed(2)} after`,

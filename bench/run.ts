@@ -22,7 +22,7 @@
 import { writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { bundleSize } from './bundle.ts';
-import { CHUNK, shares, simBulk, twoStacks } from './lib.ts';
+import { CHUNK, printTable, shares, simBulk, twoStacks } from './lib.ts';
 import { measureOverTap, printOverTap } from './over-tap.ts';
 import { loopbackAccepts, type ScaleResult, simScale } from './scale.ts';
 import { measureUdp, printUdp } from './udp-mem.ts';
@@ -201,16 +201,6 @@ function printBulk(rows: Row[]): void {
 }
 
 const metCell = (met: boolean | null) => (met === null ? '' : met ? 'met' : 'MISSED');
-
-/** Prints a table: columns in `left` are left-aligned, the others right-aligned. */
-function printTable(header: string[], cells: string[][], left: number[]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const line = (c: string[]) =>
-    c.map((s, i) => (left.includes(i) ? s.padEnd(widths[i]!) : s.padStart(widths[i]!))).join('  ');
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const c of cells) console.log(line(c));
-}
 
 /** Item 5: the scale runs, and Node's accepts per second for 1,000 connections as the reference. */
 async function measureScale(): Promise<{ runs: ScaleResult[]; nodeAcceptsPerSecond: number }> {

@@ -8,7 +8,7 @@
  *   node --import tsx bench/udp-mem.ts [SIZE] [COUNT]   one run of each, printed (for --cpu-prof)
  */
 import dgram from 'node:dgram';
-import { twoStacks } from './lib.ts';
+import { printTable, twoStacks } from './lib.ts';
 
 /** Datagrams in flight at most. */
 const WINDOW = 128;
@@ -173,16 +173,7 @@ export function printUdp(rows: UdpRow[]): void {
       String(r.lost),
     ];
   });
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
-  const left = new Set([0, 6, 7]);
-  const line = (c: string[]) =>
-    c
-      .map((x, i) => (left.has(i) ? x.padEnd(widths[i]!) : x.padStart(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  console.log(line(header));
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
-  for (const c of cells) console.log(line(c));
+  printTable(header, cells, [0, 6, 7]);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
