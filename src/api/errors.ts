@@ -9,41 +9,7 @@
  * - Node's internal `ERR_*` errors: a TypeError, RangeError or Error with `code`, the message Node
  *   uses, and `[ERR_*]` in its name when printed.
  */
-
-/** Linux errno numbers of the codes the stack reports (libuv gives them negated). */
-const LINUX_ERRNO: Record<string, number> = {
-  EPERM: 1,
-  ENOENT: 2,
-  EIO: 5,
-  EBADF: 9,
-  EAGAIN: 11,
-  ENOMEM: 12,
-  EACCES: 13,
-  ENODEV: 19,
-  EINVAL: 22,
-  EMFILE: 24,
-  EPIPE: 32,
-  ENONET: 64,
-  EPROTO: 71,
-  EDESTADDRREQ: 89,
-  EMSGSIZE: 90,
-  ENOPROTOOPT: 92,
-  EOPNOTSUPP: 95,
-  EAFNOSUPPORT: 97,
-  EADDRINUSE: 98,
-  EADDRNOTAVAIL: 99,
-  ENETUNREACH: 101,
-  ECONNABORTED: 103,
-  ECONNRESET: 104,
-  ENOBUFS: 105,
-  EISCONN: 106,
-  ENOTCONN: 107,
-  ETIMEDOUT: 110,
-  ECONNREFUSED: 111,
-  EHOSTDOWN: 112,
-  EHOSTUNREACH: 113,
-  ECANCELED: 125,
-};
+import { ERRNO, errnoNumber } from './posix/constants.ts';
 
 /** libuv's getaddrinfo error numbers (UV_EAI_*), which Node puts in `errno` for lookup errors. */
 const UV_EAI_ERRNO: Record<string, number> = {
@@ -73,7 +39,7 @@ export interface DnsError extends Error {
 
 /** The negative errno libuv reports for `code` (EIO's when unknown). */
 export function uvErrno(code: string): number {
-  return -(LINUX_ERRNO[code] ?? LINUX_ERRNO.EIO!);
+  return -errnoNumber(code);
 }
 
 /** The code of an error thrown by the stack's core (`errno(code, ...)`), or EIO when it has none. */
@@ -104,7 +70,7 @@ export function systemError(code: string, syscall: string, address?: string, por
  */
 export function dnsError(code: string, syscall: string, hostname: string): DnsError {
   const e = new Error(`${syscall} ${code} ${hostname}`) as DnsError;
-  e.errno = syscall === 'getaddrinfo' ? UV_EAI_ERRNO[code] : code in LINUX_ERRNO ? uvErrno(code) : undefined;
+  e.errno = syscall === 'getaddrinfo' ? UV_EAI_ERRNO[code] : code in ERRNO ? uvErrno(code) : undefined;
   e.code = code;
   e.syscall = syscall;
   e.hostname = hostname;
