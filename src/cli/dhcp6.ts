@@ -8,8 +8,9 @@
  * `dhcp6-state`; `stop` sends Release. `--dhcp6-server START-END` serves that range (one address
  * per client DUID, `src/apps/dhcp6/server.ts`) on the TAP whose `--ipv6` prefix holds it.
  */
+
+import { toHex } from '../apps/dhcp/dhcp-common.ts';
 import { Dhcpv6Client, type Dhcpv6ClientState, type Dhcpv6Config } from '../apps/dhcp6/client.ts';
-import { toHex } from '../apps/dhcp6/common.ts';
 import { Dhcpv6Server } from '../apps/dhcp6/server.ts';
 import { prefixMatches } from '../core/ip6/ipv6-addr.ts';
 import { type Ipv6Addr, ipv6ToString, parseIpv6 } from '../wire/address.ts';

@@ -26,10 +26,6 @@ export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
-}
-
 /**
  * An IPv6-only UDP socket on `port` of `iface` alone (SO_BINDTODEVICE, so link-scope multicast
  * leaves and arrives there) that calls `onDatagram` for each datagram received.

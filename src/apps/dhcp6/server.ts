@@ -22,6 +22,7 @@ import {
   emitDhcpv6,
   findOption,
 } from '../../wire/dhcpv6.ts';
+import { toHex } from '../dhcp/dhcp-common.ts';
 import {
   ALL_DHCP_RELAY_AGENTS_AND_SERVERS,
   bytesEqual,
@@ -29,7 +30,6 @@ import {
   messageName,
   openDhcp6Socket,
   parseReceived,
-  toHex,
 } from './common.ts';
 
 export interface Dhcpv6ServerOptions {
