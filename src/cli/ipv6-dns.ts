@@ -13,6 +13,7 @@ import type { Timer } from '../core/timers.ts';
 import { ipv6ToString } from '../wire/address.ts';
 import { NDP_INFINITE_LIFETIME } from '../wire/ndp.ts';
 import type { Session } from './interface-options.ts';
+import { remove } from './ipv6-options.ts';
 import '../api/install.ts';
 
 /** Servers, and domains, kept per device. */
@@ -134,9 +135,4 @@ export function searchDomains(stack: Stack, domains: readonly string[]): string[
     if (!ok) stack.counters.add('dns.sources.bad-domain');
     return ok;
   });
-}
-
-function remove<T>(list: T[], item: T): void {
-  const i = list.indexOf(item);
-  if (i >= 0) list.splice(i, 1);
 }

@@ -144,7 +144,8 @@ export function ipv6Settled(stack: Stack, ifaces: readonly NetworkInterface[]): 
   });
 }
 
-function remove<T>(list: T[], item: T): void {
+/** Removes `item` from `list` if it is there. */
+export function remove<T>(list: T[], item: T): void {
   const i = list.indexOf(item);
   if (i >= 0) list.splice(i, 1);
 }

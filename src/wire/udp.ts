@@ -95,6 +95,9 @@ export type UdpChecksum =
   /** Leave it 0: IPv4 only, or a link that validates nothing (the receiver must skip checking). */
   | { kind: 'none' };
 
+/** The `none` checksum, one object for every send (transports pass it per packet). */
+export const NO_CHECKSUM: UdpChecksum = { kind: 'none' };
+
 /**
  * Prepends a UDP header to the payload already in `pb` (the payload is [pb.start, pb.end)) and
  * fills in the checksum over the final bytes.

@@ -129,7 +129,6 @@ describe('stack.net over IPv6 against Linux over a TAP device', { skip: SKIP }, 
     const httpServer = http.createServer((req, res) => {
       const body = Buffer.alloc(Number(req.url!.slice(1)), 'netstack ');
       res.writeHead(200, {
-        'x-sha256': sha256(body),
         'x-peer': `${req.socket.remoteAddress} ${req.socket.remoteFamily}`,
       });
       res.end(body);
@@ -143,16 +142,23 @@ describe('stack.net over IPv6 against Linux over a TAP device', { skip: SKIP }, 
     assert.deepEqual([address, family], ['::', 'IPv6']);
     try {
       const n = 3 * 1024 * 1024;
-      const curl = (...args: string[]) =>
-        netns.exec(ns, 'curl', ['-sS', '--max-time', '20', '-o', '/dev/null', '-D', '-', ...args], {
-          timeout: 30_000,
-        });
-      const v6 = await curl('-6', `http://[${STACK6}]:${port}/${n}`);
-      assert.match(v6.stdout, /^HTTP\/1\.1 200 OK/);
-      assert.match(v6.stdout, new RegExp(`x-sha256: ${sha256(Buffer.alloc(n, 'netstack '))}`));
-      assert.match(v6.stdout, new RegExp(`x-peer: ${KERNEL6} IPv6`));
+      // The body's SHA-256 as curl received it on standard output; the head on standard error.
+      const curl = (args: string) =>
+        netns.exec(
+          ns,
+          'sh',
+          ['-c', `h=$(mktemp); curl -sS --max-time 20 -D $h ${args} | sha256sum; cat $h >&2; rm -f $h`],
+          {
+            timeout: 30_000,
+          },
+        );
+      const v6 = await curl(`-6 'http://[${STACK6}]:${port}/${n}'`);
+      assert.match(v6.stderr, /^HTTP\/1\.1 200 OK/);
+      assert.equal(v6.stdout.split(' ')[0], sha256(Buffer.alloc(n, 'netstack ')));
+      assert.match(v6.stderr, new RegExp(`x-peer: ${KERNEL6} IPv6`));
       const v4 = await curl(`http://${STACK4}:${port}/100`);
-      assert.match(v4.stdout, new RegExp(`x-peer: ::ffff:${KERNEL4} IPv6`));
+      assert.equal(v4.stdout.split(' ')[0], sha256(Buffer.alloc(100, 'netstack ')));
+      assert.match(v4.stderr, new RegExp(`x-peer: ::ffff:${KERNEL4} IPv6`));
     } finally {
       httpServer.closeAllConnections();
       netServer.close();

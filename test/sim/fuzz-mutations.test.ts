@@ -82,7 +82,8 @@ for (const seed of SEEDS) {
       );
       assert.ok(dropTotal(w.host.stack) + dropTotal(w.gateway.stack) > drops0, 'no drop was counted');
       assertStillTransfers(w, seed);
-      assert.ok(w.lookups() > 1 && w.dhcp.info().state !== undefined, 'DNS and DHCP kept working');
+      assert.ok(w.lookups() > 1, 'DNS kept working');
+      assert.notEqual(w.dhcp.info().state, 'stopped', 'the DHCP client kept running');
     });
   });
 }

@@ -7,15 +7,9 @@
  */
 import type { NetworkInterface } from '../../core/device/interface.ts';
 import { type IpAddr, ipToString, v4Mapped } from '../../core/ip-address.ts';
+import { needsInterface } from '../../core/ip6/ipv6-addr.ts';
 import type { Stack } from '../../core/stack.ts';
-import {
-  type Ipv4Addr,
-  type Ipv6Addr,
-  ipv6IsLinkLocal,
-  ipv6IsMulticast,
-  parseIpv4,
-  parseIpv6,
-} from '../../wire/address.ts';
+import { type Ipv6Addr, parseIpv4, parseIpv6 } from '../../wire/address.ts';
 import { AF_INET, AF_INET6, AF_UNSPEC, SOCK_STREAM } from './constants.ts';
 import { fail } from './socket-error.ts';
 
@@ -30,12 +24,6 @@ export interface SockAddr {
   flowinfo?: number;
   /** AF_INET6: sin6_scope_id, an interface index (0 or absent: none). */
   scopeId?: number;
-}
-
-/** The core form of an AF_INET address (what the stream sockets take until TCP speaks IPv6). */
-export interface InetAddr {
-  addr: Ipv4Addr;
-  port: number;
 }
 
 /** The core form of an address for a socket of either family: its address in the socket's family, port, scope. */
@@ -69,9 +57,7 @@ export function sockaddrIn6(address: string, port: number, scopeId = 0, flowinfo
 
 /** RFC 4007 6: addresses whose scope is a link (link-local unicast, link- and interface-local multicast). */
 export function needsScope(addr: IpAddr): addr is Ipv6Addr {
-  return (
-    typeof addr !== 'number' && (ipv6IsLinkLocal(addr) || (ipv6IsMulticast(addr) && (addr[1]! & 0xf) <= 2))
-  );
+  return typeof addr !== 'number' && needsInterface(addr);
 }
 
 /** The sockaddr of a core address: AF_INET6 for 16-byte addresses, with the scope's index when scoped. */
@@ -127,6 +113,3 @@ export function parseSockAddr(sa: SockAddr, call: string, ctx: AddrContext): IpS
 export function isUnspec(sa: SockAddr): boolean {
   return sa !== null && typeof sa === 'object' && sa.family === AF_UNSPEC;
 }
-
-/** The unbound AF_INET address 0.0.0.0:0. */
-export const ANY_SOCKADDR: Readonly<SockAddr> = Object.freeze(sockaddrIn('0.0.0.0', 0));

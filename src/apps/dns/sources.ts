@@ -68,7 +68,7 @@ export class DnsSources {
     const search = new Set<string>();
     for (const c of this.bySource.values()) {
       for (const s of c.servers) this.keep(servers, formatNameServer(s), s, MAX_SERVERS);
-      for (const d of c.search) if (!search.has(d)) this.keep(search, d, d, MAX_SEARCH);
+      for (const d of c.search) this.keep(search, d, d, MAX_SEARCH);
     }
     return { servers: [...servers.values()], search: [...search] };
   }

@@ -9,6 +9,7 @@ import { IPV6_MIN_MTU } from '../../wire/ipv6.ts';
 import type { PacketBuffer } from '../../wire/packet-buffer.ts';
 import { emitTcp, TCP_PROTOCOL } from '../../wire/tcp.ts';
 import type { TcpOptions } from '../../wire/tcp-options.ts';
+import { NO_CHECKSUM } from '../../wire/udp.ts';
 import type { NetworkInterface } from '../device/interface.ts';
 import type { Ipv4Path } from '../ip/ipv4-types.ts';
 import type { IpAddr, IpFamily } from '../ip-address.ts';
@@ -103,7 +104,7 @@ export function transmit(
   const stack = layer.stack;
   if (typeof path.src === 'number') {
     const v4 = path as Ipv4Path;
-    emitTcp(pb, header, noChecksums ? { kind: 'none' } : { kind: 'v4', src: v4.src, dst: dst as Ipv4Addr });
+    emitTcp(pb, header, noChecksums ? NO_CHECKSUM : { kind: 'v4', src: v4.src, dst: dst as Ipv4Addr });
     // RFC 1191: DF set, so a narrower hop answers with "fragmentation needed" (PMTU discovery).
     return (
       stack.ipv4.send(v4, { dst: dst as Ipv4Addr, protocol: TCP_PROTOCOL, dontFragment: true }, pb) ===
@@ -114,7 +115,7 @@ export function transmit(
   const to = dst as Ipv6Addr;
   const ip = stack.ipv6!;
   // RFC 8200 8.1: the checksum covers the IPv6 pseudo-header.
-  emitTcp(pb, header, noChecksums ? { kind: 'none' } : { kind: 'v6', src: v6.src, dst: to });
+  emitTcp(pb, header, noChecksums ? NO_CHECKSUM : { kind: 'v6', src: v6.src, dst: to });
   // RFC 6437 3: one flow label per connection, from its addresses and ports.
   const flowLabel = ip.flowLabel(v6.src, to, TCP_PROTOCOL, h.srcPort, h.dstPort);
   return ip.send(v6, { dst: to, nextHeader: TCP_PROTOCOL, flowLabel }, pb) === undefined;

@@ -7,7 +7,7 @@
 import { type Ipv4Addr, type Ipv6Addr, ipv4IsMulticast, ipv6IsMulticast } from '../../wire/address.ts';
 import { IP_PROTOCOL_UDP } from '../../wire/ipv4.ts';
 import { MAX_HEADROOM, PacketBuffer } from '../../wire/packet-buffer.ts';
-import { emitUdp } from '../../wire/udp.ts';
+import { emitUdp, NO_CHECKSUM } from '../../wire/udp.ts';
 import type { NetworkInterface } from '../device/interface.ts';
 import { errno } from '../errno.ts';
 import type { Ipv4Path } from '../ip/ipv4-types.ts';
@@ -65,8 +65,6 @@ export function routeUdp(
   }
   return { family: 6, path, dst };
 }
-
-const NO_CHECKSUM = { kind: 'none' } as const;
 
 /**
  * Sends `data` along `route`: the UDP header with its checksum (mandatory over IPv6, RFC 8200
