@@ -86,8 +86,10 @@ let slabUsed = 0;
  * costs a view instead of a memory allocation of its own (allocating and zeroing 1.6 KB per
  * segment was the largest single cost of a bulk transfer). Carves never overlap and are never
  * reused, so a buffer handed to a link stays its owner's; carves start at multiples of 8 bytes, so
- * checksums take their aligned path. A view kept alive keeps its whole slab: every receiver copies
- * what it queues (TCP, UDP, captures), and what else holds frames (queues awaiting a neighbour,
+ * checksums take their aligned path. A view kept alive keeps its whole slab: receivers copy what
+ * they queue, except TCP and UDP on links whose frames are keepable (memory links, loopback), which
+ * keep views of payloads of at least KEEP_MIN_BYTES until the application reads them (a small
+ * unread payload can so hold a 64 KiB slab); what else holds frames (queues awaiting a neighbour,
  * reassembly) is bounded.
  */
 function carve(size: number): Uint8Array {

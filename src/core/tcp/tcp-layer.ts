@@ -394,13 +394,14 @@ export class TcpLayer implements Ipv4Protocol {
       drops.drop('bad-source');
       return;
     }
-    const view = this.check(packet.payload, packet.iface);
+    const view = this.check(packet.payload);
+    if (view === undefined) return;
     // MUST-3: the checksum is verified (unless the link cannot corrupt and says so).
-    if (view === undefined || (view !== true && !view.verifyV4(src, packet.dst))) {
-      if (view !== undefined) drops.drop('bad-checksum');
+    if (!packet.iface.link.capabilities?.noChecksums && !view.verifyV4(src, packet.dst)) {
+      drops.drop('bad-checksum');
       return;
     }
-    this.parse(packet.payload, src, packet.dst, packet.iface);
+    this.parse(view, src, packet.dst, packet.iface);
   }
 
   /** A segment over IPv6 (RFC 8200 8.1: the checksum covers the IPv6 pseudo-header). */
@@ -422,30 +423,27 @@ export class TcpLayer implements Ipv4Protocol {
       drops.drop('bad-destination');
       return;
     }
-    const view = this.check(packet.payload, packet.iface);
-    if (view === undefined || (view !== true && !view.verifyV6(src, dst))) {
-      if (view !== undefined) drops.drop('bad-checksum');
+    const view = this.check(packet.payload);
+    if (view === undefined) return;
+    if (!packet.iface.link.capabilities?.noChecksums && !view.verifyV6(src, dst)) {
+      drops.drop('bad-checksum');
       return;
     }
-    this.parse(packet.payload, src, dst, packet.iface);
+    this.parse(view, src, dst, packet.iface);
   }
 
-  /**
-   * The header checked (drops counted): undefined when malformed, true when the link carries no
-   * checksums (nothing to verify), else the view whose checksum the caller verifies.
-   */
-  private check(bytes: Uint8Array, iface: NetworkInterface): TcpView | true | undefined {
+  /** The view of a well-formed header, or undefined (the drop counted). */
+  private check(bytes: Uint8Array): TcpView | undefined {
     const error = TcpView.check(bytes);
     if (error !== undefined) {
       this.counters.drops.drop(error);
       return undefined;
     }
-    return iface.link.capabilities?.noChecksums ? true : new TcpView(bytes);
+    return new TcpView(bytes);
   }
 
   /** The segment of a checked packet, to its connection or listener. */
-  private parse(bytes: Uint8Array, src: IpAddr, dst: IpAddr, iface: NetworkInterface): void {
-    const view = new TcpView(bytes);
+  private parse(view: TcpView, src: IpAddr, dst: IpAddr, iface: NetworkInterface): void {
     const options = parseTcpOptions(view.options);
     if (!options.ok) {
       this.counters.drops.drop(options.error);
